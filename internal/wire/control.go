@@ -1,0 +1,132 @@
+package wire
+
+import "encoding/binary"
+
+func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
+
+// Sub subscribes to a subject pattern.
+//
+//	ref uvarint | sid uvarint | scope byte | pattern str | group str
+//
+// SID is chosen by the client and names the subscription in MSG and UNSUB.
+// A non-empty Group makes the subscription share messages with the other
+// members of that group on the same pattern (anycast: one member each).
+type Sub struct {
+	Ref     uint64
+	SID     uint64
+	Scope   Scope
+	Pattern []byte
+	Group   []byte
+}
+
+// Append appends s as a frame.
+func (s *Sub) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpSub)
+	dst = appendUvarint(dst, s.Ref)
+	dst = appendUvarint(dst, s.SID)
+	dst = append(dst, byte(s.Scope))
+	dst = appendBytes(dst, s.Pattern)
+	dst = appendBytes(dst, s.Group)
+	return endFrame(dst, start)
+}
+
+// Decode decodes a SUB body; byte fields alias body.
+func (s *Sub) Decode(body []byte) error {
+	d := decoder{b: body}
+	s.Ref = d.uvarint("ref")
+	s.SID = d.uvarint("sid")
+	s.Scope = Scope(d.byte1("scope"))
+	if s.Scope&^scopeAll != 0 {
+		d.fail("scope")
+	}
+	s.Pattern = d.bytes("pattern")
+	s.Group = d.bytes("group")
+	return d.done(OpSub)
+}
+
+// Unsub ends a subscription.
+//
+//	ref uvarint | sid uvarint
+type Unsub struct {
+	Ref uint64
+	SID uint64
+}
+
+// Append appends u as a frame.
+func (u *Unsub) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpUnsub)
+	dst = appendUvarint(dst, u.Ref)
+	dst = appendUvarint(dst, u.SID)
+	return endFrame(dst, start)
+}
+
+// Decode decodes an UNSUB body.
+func (u *Unsub) Decode(body []byte) error {
+	d := decoder{b: body}
+	u.Ref = d.uvarint("ref")
+	u.SID = d.uvarint("sid")
+	return d.done(OpUnsub)
+}
+
+// Ok acknowledges the client frame that carried Ref. For a PUB, Count is the
+// number of receivers the message reached.
+//
+//	ref uvarint | count uvarint
+type Ok struct {
+	Ref   uint64
+	Count uint64
+}
+
+// Append appends o as a frame.
+func (o *Ok) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpOk)
+	dst = appendUvarint(dst, o.Ref)
+	dst = appendUvarint(dst, o.Count)
+	return endFrame(dst, start)
+}
+
+// Decode decodes an OK body.
+func (o *Ok) Decode(body []byte) error {
+	d := decoder{b: body}
+	o.Ref = d.uvarint("ref")
+	o.Count = d.uvarint("count")
+	return d.done(OpOk)
+}
+
+// Err reports an error. Ref names the client frame it answers, or is zero
+// for an error not tied to one (a framing error, a slow-consumer cut).
+//
+//	ref uvarint | code uvarint | message str
+type Err struct {
+	Ref     uint64
+	Code    Code
+	Message string
+}
+
+// Append appends e as a frame.
+func (e *Err) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpErr)
+	dst = appendUvarint(dst, e.Ref)
+	dst = appendUvarint(dst, uint64(e.Code))
+	dst = appendString(dst, e.Message)
+	return endFrame(dst, start)
+}
+
+// Decode decodes an ERR body.
+func (e *Err) Decode(body []byte) error {
+	d := decoder{b: body}
+	e.Ref = d.uvarint("ref")
+	code := d.uvarint("code")
+	if code > 0xffff {
+		d.fail("code")
+	}
+	e.Code = Code(code)
+	e.Message = string(d.bytes("message"))
+	return d.done(OpErr)
+}
+
+// AppendEmpty appends a frame with no body (PING, PONG).
+func AppendEmpty(dst []byte, op Op) []byte {
+	dst, start := beginFrame(dst, op)
+	return endFrame(dst, start)
+}

@@ -1,0 +1,139 @@
+package wire
+
+// Target names who may receive a PUB. The zero Target (ModePublish) reaches
+// topic subscriptions matching the subject.
+//
+//	mode byte | if mode != publish: to str | where str | policy byte | key str | hasNear byte [lat f64 | lon f64]
+type Target struct {
+	Mode    Mode
+	To      []byte // endpoint ID (unicast) or group name (multicast, anycast)
+	Where   []byte // label selector filtering the candidates
+	Policy  uint8  // anycast policy
+	Key     []byte // anycast hash key
+	HasNear bool
+	Lat     float64
+	Lon     float64
+}
+
+func appendTarget(dst []byte, t *Target) []byte {
+	dst = append(dst, byte(t.Mode))
+	if t.Mode == ModePublish {
+		return dst
+	}
+	dst = appendBytes(dst, t.To)
+	dst = appendBytes(dst, t.Where)
+	dst = append(dst, t.Policy)
+	dst = appendBytes(dst, t.Key)
+	return appendLocation(dst, t.HasNear, t.Lat, t.Lon)
+}
+
+func (d *decoder) target(t *Target) {
+	*t = Target{Mode: Mode(d.byte1("target mode"))}
+	if t.Mode > maxMode {
+		d.fail("target mode")
+		return
+	}
+	if t.Mode == ModePublish {
+		return
+	}
+	t.To = d.bytes("target")
+	t.Where = d.bytes("selector")
+	t.Policy = d.byte1("policy")
+	t.Key = d.bytes("key")
+	t.HasNear, t.Lat, t.Lon = d.location()
+}
+
+// Pub publishes a message.
+//
+//	ref uvarint | subject str | reply str | target | headers bytes | payload bytes
+//
+// A non-zero Ref asks the server to answer with OK (carrying the number of
+// receivers reached) or ERR carrying the same Ref.
+type Pub struct {
+	Ref     uint64
+	Subject []byte
+	Reply   []byte
+	Target  Target
+	Headers []byte // encoded header block, see AppendHeaders
+	Payload []byte
+}
+
+// Append appends p as a frame.
+func (p *Pub) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpPub)
+	dst = appendUvarint(dst, p.Ref)
+	dst = appendBytes(dst, p.Subject)
+	dst = appendBytes(dst, p.Reply)
+	dst = appendTarget(dst, &p.Target)
+	dst = appendBytes(dst, p.Headers)
+	dst = appendBytes(dst, p.Payload)
+	return endFrame(dst, start)
+}
+
+// Decode decodes a PUB body; byte fields alias body.
+func (p *Pub) Decode(body []byte) error {
+	d := decoder{b: body}
+	p.Ref = d.uvarint("ref")
+	p.Subject = d.bytes("subject")
+	p.Reply = d.bytes("reply")
+	d.target(&p.Target)
+	p.Headers = d.bytes("headers")
+	p.Payload = d.bytes("payload")
+	return d.done(OpPub)
+}
+
+// Msg delivers a message to a subscription.
+//
+//	sid uvarint | subject str | reply str | from str | mode byte | headers bytes | payload bytes
+type Msg struct {
+	SID     uint64
+	Subject []byte
+	Reply   []byte
+	From    []byte // sender's endpoint ID
+	Mode    Mode
+	Headers []byte
+	Payload []byte
+}
+
+// Append appends m as a frame.
+func (m *Msg) Append(dst []byte) []byte {
+	dst, start := beginFrame(dst, OpMsg)
+	dst = appendUvarint(dst, m.SID)
+	dst = appendBytes(dst, m.Subject)
+	dst = appendBytes(dst, m.Reply)
+	dst = appendBytes(dst, m.From)
+	dst = append(dst, byte(m.Mode))
+	dst = appendBytes(dst, m.Headers)
+	dst = appendBytes(dst, m.Payload)
+	return endFrame(dst, start)
+}
+
+// Decode decodes a MSG body; byte fields alias body.
+func (m *Msg) Decode(body []byte) error {
+	d := decoder{b: body}
+	m.SID = d.uvarint("sid")
+	m.Subject = d.bytes("subject")
+	m.Reply = d.bytes("reply")
+	m.From = d.bytes("from")
+	m.Mode = Mode(d.byte1("mode"))
+	if m.Mode > maxMode {
+		d.fail("mode")
+	}
+	m.Headers = d.bytes("headers")
+	m.Payload = d.bytes("payload")
+	return d.done(OpMsg)
+}
+
+// AppendMsg appends a MSG frame built from parts, without a Msg value; it is
+// the server's delivery path.
+func AppendMsg(dst []byte, sid uint64, subject, reply, from []byte, mode Mode, headers, payload []byte) []byte {
+	dst, start := beginFrame(dst, OpMsg)
+	dst = appendUvarint(dst, sid)
+	dst = appendBytes(dst, subject)
+	dst = appendBytes(dst, reply)
+	dst = appendBytes(dst, from)
+	dst = append(dst, byte(mode))
+	dst = appendBytes(dst, headers)
+	dst = appendBytes(dst, payload)
+	return endFrame(dst, start)
+}
