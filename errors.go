@@ -1,0 +1,60 @@
+package ferry
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// Errors returned by the client; test for them with errors.Is.
+var (
+	ErrClosed          = errors.New("ferry: connection closed")
+	ErrNoResponders    = errors.New("ferry: no responders")
+	ErrTimeout         = errors.New("ferry: timeout")
+	ErrInvalidSubject  = errors.New("ferry: invalid subject")
+	ErrPayloadTooLarge = errors.New("ferry: payload too large")
+	ErrHeadersTooLarge = errors.New("ferry: headers too large")
+	ErrIDInUse         = errors.New("ferry: endpoint ID in use")
+	ErrInvalidID       = errors.New("ferry: invalid endpoint ID")
+	ErrSlowConsumer    = errors.New("ferry: slow consumer")
+	ErrTooManySubs     = errors.New("ferry: too many subscriptions")
+	ErrInvalidTarget   = errors.New("ferry: invalid target")
+	ErrNotSupported    = errors.New("ferry: not supported by server")
+	ErrDisconnected    = errors.New("ferry: disconnected")
+	ErrProtocol        = errors.New("ferry: protocol error")
+	ErrBadURL          = errors.New("ferry: bad server URL")
+	ErrNoReplyAddress  = errors.New("ferry: message has no reply address")
+	ErrBadSubscription = errors.New("ferry: invalid subscription")
+)
+
+// ServerError is an error the broker reported in an ERR frame. It matches
+// the sentinel for its code with errors.Is (for example ErrInvalidSubject).
+type ServerError struct {
+	Code    uint16 // wire error code, see docs/protocol.md
+	Message string // the server's human-readable message
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("ferry: server: %s (code %d)", e.Message, e.Code)
+}
+
+// Is reports whether target is the sentinel for e's code.
+func (e *ServerError) Is(target error) bool {
+	s, ok := codeErrors[wire.Code(e.Code)]
+	return ok && s == target
+}
+
+var codeErrors = map[wire.Code]error{
+	wire.CodeInvalidSubject:  ErrInvalidSubject,
+	wire.CodePayloadTooLarge: ErrPayloadTooLarge,
+	wire.CodeHeadersTooLarge: ErrHeadersTooLarge,
+	wire.CodeIDInUse:         ErrIDInUse,
+	wire.CodeInvalidID:       ErrInvalidID,
+	wire.CodeSlowConsumer:    ErrSlowConsumer,
+	wire.CodeTooManySubs:     ErrTooManySubs,
+	wire.CodeNoResponders:    ErrNoResponders,
+	wire.CodeInvalidTarget:   ErrInvalidTarget,
+	wire.CodeNotSupported:    ErrNotSupported,
+	wire.CodeProtocol:        ErrProtocol,
+}
