@@ -1,0 +1,172 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// Scope is a bit set naming which sends a subscription receives; the values
+// equal the wire protocol's.
+type Scope uint8
+
+// Subscription scopes; the zero Scope means ScopeTopic.
+const (
+	ScopeTopic Scope = 1 << iota // plain publishes
+	ScopeInbox                   // sends targeted at this endpoint
+	ScopeGroup                   // sends to multicast groups it joined
+)
+
+// Subscription is an endpoint's interest in a subject pattern.
+type Subscription struct {
+	ep      *Endpoint
+	sid     uint64
+	pattern string
+	group   string
+	scope   Scope
+	qg      *queueGroup // set when group != "" and scope has ScopeTopic
+	ent     *entry      // the topic index entry of a plain topic subscription
+}
+
+// SID returns the subscription's ID, chosen by its endpoint.
+func (s *Subscription) SID() uint64 { return s.sid }
+
+// Pattern returns the subject pattern.
+func (s *Subscription) Pattern() string { return s.pattern }
+
+// entry is one value in the topic index: a plain subscription or a queue
+// group standing for all its members.
+type entry struct {
+	sub   *Subscription
+	group *queueGroup
+}
+
+type groupKey struct{ pattern, name string }
+
+// queueGroup is the set of subscriptions sharing a group name on one
+// pattern. Each message goes to one member, round-robin.
+type queueGroup struct {
+	key     groupKey
+	entry   *entry
+	members atomic.Pointer[[]*Subscription] // replaced whole under Broker.mu
+	next    atomic.Uint64
+}
+
+// Subscribe adds a subscription for ep with the client-chosen sid.
+func (b *Broker) Subscribe(ep *Endpoint, sid uint64, pattern, group string, scope Scope) error {
+	if scope == 0 {
+		scope = ScopeTopic
+	}
+	if err := b.cfg.Subjects.ValidatePattern(pattern); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSubject, err)
+	}
+	if group != "" {
+		if err := b.cfg.Subjects.ValidatePublish(group); err != nil {
+			return fmt.Errorf("%w: group name: %w", ErrInvalidSubject, err)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.endpoints[ep.info.ID] != ep {
+		return ErrClosed
+	}
+	if _, dup := ep.subs[sid]; dup {
+		return fmt.Errorf("%w: %d", ErrDuplicateSID, sid)
+	}
+	if len(ep.subs) >= b.cfg.MaxSubsPerConn {
+		return fmt.Errorf("%w: limit is %d per connection", ErrTooManySubs, b.cfg.MaxSubsPerConn)
+	}
+	s := &Subscription{ep: ep, sid: sid, pattern: pattern, group: group, scope: scope}
+	ep.subs[sid] = s
+	if scope&ScopeTopic != 0 {
+		b.addTopicLocked(s)
+	}
+	if scope&ScopeInbox != 0 {
+		b.setInboxLocked(ep)
+	}
+	b.stats.subscriptions.Add(1)
+	return nil
+}
+
+// Unsubscribe removes ep's subscription sid.
+func (b *Broker) Unsubscribe(ep *Endpoint, sid uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := ep.subs[sid]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrUnknownSID, sid)
+	}
+	delete(ep.subs, sid)
+	b.removeSubLocked(s)
+	if s.scope&ScopeInbox != 0 {
+		b.setInboxLocked(ep)
+	}
+	return nil
+}
+
+func (b *Broker) addTopicLocked(s *Subscription) {
+	if s.group == "" {
+		s.ent = &entry{sub: s}
+		_ = b.topic.Insert(s.pattern, s.ent) // pattern validated by caller
+		return
+	}
+	key := groupKey{s.pattern, s.group}
+	qg := b.groups[key]
+	if qg == nil {
+		qg = &queueGroup{key: key}
+		qg.entry = &entry{group: qg}
+		b.groups[key] = qg
+		_ = b.topic.Insert(s.pattern, qg.entry)
+	}
+	var members []*Subscription
+	if old := qg.members.Load(); old != nil {
+		members = slices.Clone(*old)
+	}
+	members = append(members, s)
+	qg.members.Store(&members)
+	s.qg = qg
+}
+
+// removeSubLocked takes s out of the topic index and its queue group; the
+// caller removes it from ep.subs (or drops the whole map).
+func (b *Broker) removeSubLocked(s *Subscription) {
+	b.stats.subscriptions.Add(-1)
+	if s.scope&ScopeTopic == 0 {
+		return
+	}
+	if s.qg == nil {
+		b.topic.Remove(s.pattern, s.ent)
+		return
+	}
+	qg := s.qg
+	members := slices.DeleteFunc(slices.Clone(*qg.members.Load()), func(m *Subscription) bool { return m == s })
+	if len(members) == 0 {
+		delete(b.groups, qg.key)
+		b.topic.Remove(qg.key.pattern, qg.entry)
+		qg.members.Store(nil)
+		return
+	}
+	qg.members.Store(&members)
+}
+
+// setInboxLocked rebuilds ep's inbox list from ep.subs, in SID order.
+func (b *Broker) setInboxLocked(ep *Endpoint) {
+	var inbox []*Subscription
+	for _, s := range ep.subs {
+		if s.scope&ScopeInbox != 0 {
+			inbox = append(inbox, s)
+		}
+	}
+	slices.SortFunc(inbox, func(a, b *Subscription) int { return cmpUint(a.sid, b.sid) })
+	ep.inbox.Store(&inbox)
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

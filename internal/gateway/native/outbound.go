@@ -1,0 +1,146 @@
+package native
+
+import (
+	"time"
+
+	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// maxSpare is the largest buffer the flusher keeps for reuse; bigger ones
+// (after a burst) are released so idle connections stay small.
+const maxSpare = 256 << 10
+
+// Deliver implements broker.Sink: it appends a MSG frame to the outbound
+// buffer. A connection whose queued bytes pass MaxPending is cut as a slow
+// consumer, so it never slows the publisher or other receivers.
+func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	before := len(c.out)
+	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), m.Headers, m.Payload)
+	c.pending += len(c.out) - before
+	if c.pending > c.g.cfg.MaxPending {
+		c.out = c.out[:before]
+		c.mu.Unlock()
+		c.slowConsumer()
+		return false
+	}
+	c.mu.Unlock()
+	c.signal()
+	return true
+}
+
+// slowConsumer cuts the connection at once: a client that does not read
+// will not read an ERR either, and its queued bytes are discarded.
+func (c *conn) slowConsumer() {
+	c.mu.Lock()
+	already := c.closed
+	c.mu.Unlock()
+	if already {
+		return
+	}
+	c.g.broker.CountSlowConsumer()
+	c.g.log.Warn("slow consumer disconnected", "id", c.ep.ID(), "limit", c.g.cfg.MaxPending)
+	c.fail()
+}
+
+// queue appends a control frame built by fn; it is used for OK, ERR, PING
+// and PONG.
+func (c *conn) queue(fn func([]byte) []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	before := len(c.out)
+	c.out = fn(c.out)
+	c.pending += len(c.out) - before
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *conn) sendOk(ref uint64, count int) {
+	c.queue(func(b []byte) []byte { return (&wire.Ok{Ref: ref, Count: uint64(count)}).Append(b) })
+}
+
+func (c *conn) sendErr(ref uint64, code wire.Code, msg string) {
+	c.queue(func(b []byte) []byte { return (&wire.Err{Ref: ref, Code: code, Message: msg}).Append(b) })
+}
+
+func (c *conn) sendEmpty(op wire.Op) {
+	c.queue(func(b []byte) []byte { return wire.AppendEmpty(b, op) })
+}
+
+func (c *conn) signal() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// fail closes the connection at once, dropping what is queued. It is a
+// no-op on a connection already closed or draining.
+func (c *conn) fail() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.nc.Close()
+	c.signal()
+}
+
+// drain queues a final ERR, stops reading, and lets the flusher write
+// everything queued before it closes the connection.
+func (c *conn) drain(code wire.Code, msg string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.out = (&wire.Err{Code: code, Message: msg}).Append(c.out)
+	c.closed, c.draining = true, true
+	c.mu.Unlock()
+	c.nc.SetReadDeadline(time.Now())
+	c.signal()
+}
+
+// flushLoop writes the outbound buffer whenever it is kicked, coalescing
+// every frame queued since the last write into one syscall.
+func (c *conn) flushLoop() {
+	defer close(c.flushDone)
+	for range c.kick {
+		c.mu.Lock()
+		buf := c.out
+		c.out, c.spare = c.spare[:0], nil
+		closed, draining := c.closed, c.draining
+		c.mu.Unlock()
+		if len(buf) > 0 && (!closed || draining) {
+			c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
+			_, err := c.nc.Write(buf)
+			c.mu.Lock()
+			c.pending -= len(buf)
+			if cap(buf) <= maxSpare {
+				c.spare = buf[:0]
+			}
+			c.mu.Unlock()
+			if err != nil {
+				if isTimeout(err) && !closed {
+					c.slowConsumer()
+				}
+				c.fail()
+				closed = true
+			}
+		}
+		if closed {
+			c.nc.Close()
+			return
+		}
+	}
+}
