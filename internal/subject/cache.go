@@ -60,8 +60,10 @@ func (c *matchCache[T]) put(key string, vals []T) {
 	if c.m == nil {
 		c.m = make(map[string]cacheEntry[T])
 	}
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.capacity() {
-		c.evict()
+	if len(c.m) >= c.capacity() {
+		if _, ok := c.m[key]; !ok {
+			c.evict()
+		}
 	}
 	c.m[key] = cacheEntry[T]{gen: c.gen, vals: vals}
 }

@@ -41,7 +41,10 @@
 // message names the problem, its byte position or the limit, e.g.
 //
 //	subject "a..b": empty token at byte 2: subject: invalid subject
-//	subject "…": subject is 300 bytes, limit is 256: subject: subject too long
+//	pattern "a.>.b": wildcard '>' not last token at byte 2: subject: invalid subject
+//	subject "xxxx...": subject is 300 bytes, limit is 256: subject: subject too long
+//
+// Error.Input keeps at most the first 64 bytes of the offending input.
 //
 // # Matching
 //
