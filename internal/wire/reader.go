@@ -38,12 +38,18 @@ type Reader struct {
 	r     io.Reader
 	max   int
 	buf   []byte
-	start int // first unread byte in buf
-	end   int // end of data in buf
+	start int  // first unread byte in buf
+	end   int  // end of data in buf
+	grow  bool // the last read filled buf: grow it at the next compaction
 }
 
-// DefaultReadBuffer is the initial read buffer size.
-const DefaultReadBuffer = 32 << 10
+// Read buffer sizes: a Reader starts small, so idle connections cost little,
+// and doubles its buffer up to MaxReadBuffer while reads keep filling it, so
+// a busy connection reads many frames per syscall.
+const (
+	DefaultReadBuffer = 4 << 10
+	MaxReadBuffer     = 64 << 10
+)
 
 // NewReader returns a Reader that refuses frames longer than max bytes.
 func NewReader(r io.Reader, max int) *Reader {
@@ -81,8 +87,9 @@ func (r *Reader) fill(need int) error {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 	}
-	if need > len(r.buf) {
-		nb := make([]byte, max(need, 2*len(r.buf)))
+	if need > len(r.buf) || r.grow {
+		r.grow = false
+		nb := make([]byte, max(need, min(2*len(r.buf), MaxReadBuffer)))
 		r.end = copy(nb, r.buf[r.start:r.end])
 		r.start = 0
 		r.buf = nb
@@ -90,6 +97,9 @@ func (r *Reader) fill(need int) error {
 	for r.end-r.start < need {
 		n, err := r.r.Read(r.buf[r.end:])
 		r.end += n
+		if r.end == len(r.buf) && len(r.buf) < MaxReadBuffer {
+			r.grow = true
+		}
 		if err != nil {
 			if r.end-r.start >= need {
 				return nil
