@@ -22,7 +22,7 @@ func testConfig() Config {
 }
 
 // startGateway serves a fresh broker on a loopback port.
-func startGateway(t *testing.T, cfg Config) (*Gateway, *broker.Broker, string) {
+func startGateway(t testing.TB, cfg Config) (*Gateway, *broker.Broker, string) {
 	t.Helper()
 	b := broker.New(broker.Config{})
 	g := New(b, cfg)
@@ -43,12 +43,12 @@ func startGateway(t *testing.T, cfg Config) (*Gateway, *broker.Broker, string) {
 
 // rawClient speaks frames directly, for tests that need to misbehave.
 type rawClient struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	r  *wire.Reader
 }
 
-func dialRaw(t *testing.T, addr string) *rawClient {
+func dialRaw(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -58,7 +58,7 @@ func dialRaw(t *testing.T, addr string) *rawClient {
 	return &rawClient{t: t, nc: nc, r: wire.NewReader(nc, 8<<20)}
 }
 
-func connectRaw(t *testing.T, addr, id string) *rawClient {
+func connectRaw(t testing.TB, addr, id string) *rawClient {
 	t.Helper()
 	c := dialRaw(t, addr)
 	c.write((&wire.Connect{Version: wire.Version, ID: id}).Append(nil))
