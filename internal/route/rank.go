@@ -1,0 +1,141 @@
+package route
+
+import (
+	"cmp"
+	"hash/maphash"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Candidate is one endpoint that may receive an anycast send.
+type Candidate struct {
+	ID           string
+	Region       string
+	HasLocation  bool
+	Lat, Lon     float64
+	PendingMsgs  int // messages queued for the endpoint and not yet written
+	PendingBytes int
+
+	// Set by Rank for explanations.
+	DistanceKm  float64 // great-circle distance from the origin; NaN when unknown
+	RegionMatch bool    // same region as the sender
+}
+
+// Origin is where a send comes from, for Nearest.
+type Origin struct {
+	HasLocation bool
+	Lat, Lon    float64
+	Region      string
+}
+
+// Decision carries the per-send inputs of a policy.
+type Decision struct {
+	Policy Policy
+	Origin Origin
+	Key    []byte     // Hash key
+	Turn   uint64     // RoundRobin position: the caller's counter, advanced per send
+	Rand   *rand.Rand // Random source; nil uses the global source
+}
+
+// hashSeed is fixed so Hash is stable across the life of the process
+// (stickiness needs only that).
+var hashSeed = maphash.MakeSeed()
+
+// Rank orders cs in place by d's policy: cs[0] is the chosen receiver (the
+// one Best picks, except for Random) and the rest are the failover order.
+// It fills DistanceKm and RegionMatch. As for Best, cs must be in a stable
+// order between sends for RoundRobin.
+func Rank(cs []Candidate, d Decision) {
+	for i := range cs {
+		c := &cs[i]
+		c.RegionMatch = d.Origin.Region != "" && c.Region == d.Origin.Region
+		c.DistanceKm = math.NaN()
+		if d.Origin.HasLocation && c.HasLocation {
+			c.DistanceKm = DistanceKm(d.Origin.Lat, d.Origin.Lon, c.Lat, c.Lon)
+		}
+	}
+	switch d.Policy {
+	case Nearest:
+		slices.SortStableFunc(cs, compareNearest)
+	case LeastLoaded:
+		slices.SortStableFunc(cs, func(a, b Candidate) int {
+			return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID))
+		})
+	case Random:
+		shuffle(cs, d.Rand)
+	case Hash:
+		slices.SortStableFunc(cs, func(a, b Candidate) int {
+			return cmp.Or(cmp.Compare(score(d.Key, b.ID), score(d.Key, a.ID)), cmp.Compare(a.ID, b.ID))
+		})
+	default: // RoundRobin: the caller's stable order, rotated by the turn
+		if n := uint64(len(cs)); n > 1 {
+			rotate(cs, int(d.Turn%n))
+		}
+	}
+}
+
+// compareNearest puts candidates with a known distance first, nearest
+// first; then same-region candidates; then the less loaded; then by ID.
+func compareNearest(a, b Candidate) int {
+	aKnown, bKnown := !math.IsNaN(a.DistanceKm), !math.IsNaN(b.DistanceKm)
+	if aKnown != bKnown {
+		if aKnown {
+			return -1
+		}
+		return 1
+	}
+	if aKnown {
+		// Distances within a kilometre are a tie, so region and load decide.
+		if d := a.DistanceKm - b.DistanceKm; math.Abs(d) >= 1 {
+			return cmp.Compare(a.DistanceKm, b.DistanceKm)
+		}
+	}
+	if a.RegionMatch != b.RegionMatch {
+		if a.RegionMatch {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID))
+}
+
+// score is the rendezvous-hash weight of key for endpoint id.
+func score(key []byte, id string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	h.Write(key)
+	h.WriteByte(0)
+	h.WriteString(id)
+	return h.Sum64()
+}
+
+func randIntN(n int) int { return rand.IntN(n) }
+
+func shuffle(cs []Candidate, r *rand.Rand) {
+	swap := func(i, j int) { cs[i], cs[j] = cs[j], cs[i] }
+	if r == nil {
+		rand.Shuffle(len(cs), swap)
+		return
+	}
+	r.Shuffle(len(cs), swap)
+}
+
+func rotate(cs []Candidate, k int) {
+	slices.Reverse(cs[:k])
+	slices.Reverse(cs[k:])
+	slices.Reverse(cs)
+}
+
+// earthRadiusKm is the mean Earth radius.
+const earthRadiusKm = 6371.0088
+
+// DistanceKm is the great-circle (haversine) distance between two points
+// given in degrees.
+func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
+	rad := math.Pi / 180
+	dLat := (lat2 - lat1) * rad
+	dLon := (lon2 - lon1) * rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(a)))
+}
