@@ -6,17 +6,19 @@ func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(ds
 
 // Sub subscribes to a subject pattern.
 //
-//	ref uvarint | sid uvarint | scope byte | pattern str | group str
+//	ref uvarint | sid uvarint | scope byte | pattern str | group str | policy byte
 //
 // SID is chosen by the client and names the subscription in MSG and UNSUB.
 // A non-empty Group makes the subscription share messages with the other
-// members of that group on the same pattern (anycast: one member each).
+// members of that group on the same pattern (anycast: one member each,
+// chosen by Policy; the first member's policy is the group's).
 type Sub struct {
 	Ref     uint64
 	SID     uint64
 	Scope   Scope
 	Pattern []byte
 	Group   []byte
+	Policy  uint8
 }
 
 // Append appends s as a frame.
@@ -27,6 +29,7 @@ func (s *Sub) Append(dst []byte) []byte {
 	dst = append(dst, byte(s.Scope))
 	dst = appendBytes(dst, s.Pattern)
 	dst = appendBytes(dst, s.Group)
+	dst = append(dst, s.Policy)
 	return endFrame(dst, start)
 }
 
@@ -41,6 +44,7 @@ func (s *Sub) Decode(body []byte) error {
 	}
 	s.Pattern = d.bytes("pattern")
 	s.Group = d.bytes("group")
+	s.Policy = d.byte1("policy")
 	return d.done(OpSub)
 }
 

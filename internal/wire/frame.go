@@ -36,6 +36,14 @@ func Decode(op Op, body []byte) (Frame, error) {
 		f = new(Err)
 	case OpOk:
 		f = new(Ok)
+	case OpMeta:
+		f = new(Meta)
+	case OpJoin, OpLeave:
+		f = &Membership{Op: op}
+	case OpQuery:
+		f = new(Query)
+	case OpResult:
+		f = new(Result)
 	case OpPing, OpPong:
 		if len(body) != 0 {
 			return nil, fmt.Errorf("%v: %w: %d trailing bytes", op, ErrMalformed, len(body))

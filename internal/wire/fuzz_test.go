@@ -55,13 +55,28 @@ func normalize(f Frame) Frame {
 		return &c
 	case *Pub:
 		p := *v
-		if p.Target.Lat != p.Target.Lat {
-			p.Target.Lat = 0
-		}
-		if p.Target.Lon != p.Target.Lon {
-			p.Target.Lon = 0
-		}
+		p.Target = normTarget(p.Target)
 		return &p
+	case *Query:
+		q := *v
+		q.Target = normTarget(q.Target)
+		return &q
+	case *Meta:
+		m := *v
+		m.Lat, m.Lon = normFloat(m.Lat), normFloat(m.Lon)
+		return &m
+	}
+	return f
+}
+
+func normTarget(t Target) Target {
+	t.Lat, t.Lon = normFloat(t.Lat), normFloat(t.Lon)
+	return t
+}
+
+func normFloat(f float64) float64 {
+	if f != f {
+		return 0
 	}
 	return f
 }

@@ -3,7 +3,7 @@ package wire
 // Target names who may receive a PUB. The zero Target (ModePublish) reaches
 // topic subscriptions matching the subject.
 //
-//	mode byte | if mode != publish: to str | where str | policy byte | key str | hasNear byte [lat f64 | lon f64]
+//	mode byte | if mode != publish: to str | where str | policy byte | key str | hasNear byte [lat f64 | lon f64] | timeoutMillis uvarint
 type Target struct {
 	Mode    Mode
 	To      []byte // endpoint ID (unicast) or group name (multicast, anycast)
@@ -13,6 +13,10 @@ type Target struct {
 	HasNear bool
 	Lat     float64
 	Lon     float64
+	// TimeoutMillis bounds each anycast attempt of a request: past it the
+	// next-ranked candidate gets the request. Zero fails over only when
+	// the chosen receiver disconnects.
+	TimeoutMillis uint64
 }
 
 func appendTarget(dst []byte, t *Target) []byte {
@@ -24,7 +28,8 @@ func appendTarget(dst []byte, t *Target) []byte {
 	dst = appendBytes(dst, t.Where)
 	dst = append(dst, t.Policy)
 	dst = appendBytes(dst, t.Key)
-	return appendLocation(dst, t.HasNear, t.Lat, t.Lon)
+	dst = appendLocation(dst, t.HasNear, t.Lat, t.Lon)
+	return appendUvarint(dst, t.TimeoutMillis)
 }
 
 func (d *decoder) target(t *Target) {
@@ -41,6 +46,7 @@ func (d *decoder) target(t *Target) {
 	t.Policy = d.byte1("policy")
 	t.Key = d.bytes("key")
 	t.HasNear, t.Lat, t.Lon = d.location()
+	t.TimeoutMillis = d.uvarint("timeout")
 }
 
 // Pub publishes a message.

@@ -12,8 +12,9 @@ const HeaderSize = 4
 // Op identifies a frame type.
 type Op uint8
 
-// Frame types. Client-to-server: Connect, Pub, Sub, Unsub, Ping, Pong.
-// Server-to-client: Info, Msg, Ok, Err, Ping, Pong.
+// Frame types. Client-to-server: Connect, Pub, Sub, Unsub, Meta, Join,
+// Leave, Query, Ping, Pong. Server-to-client: Info, Msg, Ok, Err, Result,
+// Ping, Pong.
 const (
 	OpConnect Op = 1
 	OpInfo    Op = 2
@@ -25,12 +26,18 @@ const (
 	OpPong    Op = 8
 	OpErr     Op = 9
 	OpOk      Op = 10
+	OpMeta    Op = 11
+	OpJoin    Op = 12
+	OpLeave   Op = 13
+	OpQuery   Op = 14
+	OpResult  Op = 15
 )
 
 var opNames = [...]string{
 	OpConnect: "CONNECT", OpInfo: "INFO", OpPub: "PUB", OpSub: "SUB",
 	OpUnsub: "UNSUB", OpMsg: "MSG", OpPing: "PING", OpPong: "PONG",
-	OpErr: "ERR", OpOk: "OK",
+	OpErr: "ERR", OpOk: "OK", OpMeta: "META", OpJoin: "JOIN", OpLeave: "LEAVE",
+	OpQuery: "QUERY", OpResult: "RESULT",
 }
 
 func (o Op) String() string {
@@ -41,7 +48,7 @@ func (o Op) String() string {
 }
 
 // Valid reports whether o is a known op.
-func (o Op) Valid() bool { return o >= OpConnect && o <= OpOk }
+func (o Op) Valid() bool { return o >= OpConnect && o <= OpResult }
 
 // Mode is a routing mode: who may receive a PUB.
 type Mode uint8
