@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/ferrymq/ferry/internal/clock"
 	"github.com/ferrymq/ferry/internal/subject"
 )
 
@@ -17,6 +19,13 @@ type Config struct {
 	MaxSubsPerConn int            // per endpoint; 0 means 65536
 	Rand           *rand.Rand     // source for assigned endpoint IDs; nil seeds one
 	Logger         *slog.Logger   // nil discards
+	Clock          clock.Clock    // nil means the real clock
+	// MaxAttempts bounds the deliveries of one anycast request: the first
+	// choice plus failovers. 0 means 3.
+	MaxAttempts int
+	// FailoverWindow is how long an anycast request without a per-attempt
+	// timeout stays tracked for failover on disconnect. 0 means 30s.
+	FailoverWindow time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -35,6 +44,15 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 3
+	}
+	if c.FailoverWindow == 0 {
+		c.FailoverWindow = 30 * time.Second
+	}
 	return c
 }
 
@@ -47,21 +65,29 @@ type Broker struct {
 	// lock on the plain publish path.
 	topic *subject.Index[*entry]
 
-	mu        sync.RWMutex // guards endpoints, groups, subscription maps, randMu use
+	mu        sync.RWMutex // guards endpoints, groups, mgroups, each endpoint's subs and joined, Rand
 	endpoints map[string]*Endpoint
-	groups    map[groupKey]*queueGroup
+	groups    map[groupKey]*queueGroup // queue groups of topic subscriptions
+	mgroups   map[string]*mgroup       // multicast groups
 
-	stats counters
+	list     atomic.Pointer[[]*Endpoint] // all endpoints in ID order, replaced whole under mu
+	sels     selCache
+	failover failover
+	stats    counters
 }
 
 // New returns an empty broker.
 func New(cfg Config) *Broker {
-	return &Broker{
+	b := &Broker{
 		cfg:       cfg.withDefaults(),
 		topic:     subject.NewIndex[*entry](),
 		endpoints: make(map[string]*Endpoint),
 		groups:    make(map[groupKey]*queueGroup),
+		mgroups:   make(map[string]*mgroup),
 	}
+	b.sels.none.all = true
+	b.failover.b = b
+	return b
 }
 
 // Config returns the broker's configuration with defaults filled in.
@@ -70,6 +96,7 @@ func (b *Broker) Config() Config { return b.cfg }
 type counters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	noReceivers, slowConsumers         atomic.Uint64
+	failovers                          atomic.Uint64
 	subscriptions                      atomic.Int64
 }
 
@@ -83,6 +110,7 @@ type Stats struct {
 	BytesOut      uint64 // payload bytes delivered
 	NoReceivers   uint64 // publishes that reached nobody
 	SlowConsumers uint64 // endpoints cut for falling behind
+	Failovers     uint64 // anycast requests handed to the next candidate
 }
 
 // Stats returns a snapshot of the broker's counters.
@@ -99,6 +127,7 @@ func (b *Broker) Stats() Stats {
 		BytesOut:      b.stats.bytesOut.Load(),
 		NoReceivers:   b.stats.noReceivers.Load(),
 		SlowConsumers: b.stats.slowConsumers.Load(),
+		Failovers:     b.stats.failovers.Load(),
 	}
 }
 

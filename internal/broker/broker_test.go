@@ -26,6 +26,8 @@ func (r *recorder) Deliver(sid uint64, m *Message) bool {
 	return true
 }
 
+func (r *recorder) Pending() (int, int) { return 0, 0 }
+
 func (r *recorder) messages() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -46,9 +48,9 @@ func connect(t *testing.T, b *Broker, id string) (*Endpoint, *recorder) {
 	return ep, r
 }
 
-func subscribe(t *testing.T, b *Broker, ep *Endpoint, sid uint64, pattern, group string, scope Scope) {
+func subscribe(t testing.TB, b *Broker, ep *Endpoint, sid uint64, pattern, group string, scope Scope) {
 	t.Helper()
-	if err := b.Subscribe(ep, sid, pattern, group, scope); err != nil {
+	if err := b.Subscribe(ep, SubSpec{SID: sid, Pattern: pattern, Group: group, Scope: scope}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -170,15 +172,28 @@ func TestErrors(t *testing.T) {
 			_, err := b.Publish(ep, &Message{Subject: []byte("a"), Reply: []byte("a b")}, Target{})
 			return err
 		}, ErrInvalidSubject},
-		{"unsupported mode", func() error {
-			_, err := b.Publish(ep, &Message{Subject: []byte("a")}, Target{Mode: ModeBroadcast})
+		{"unknown mode", func() error {
+			_, err := b.Publish(ep, &Message{Subject: []byte("a")}, Target{Mode: 9})
 			return err
-		}, ErrNotSupported},
+		}, ErrInvalidTarget},
+		{"bad selector", func() error {
+			_, err := b.Publish(ep, &Message{Subject: []byte("a")}, Target{Mode: ModeBroadcast, Where: []byte("a=,")})
+			return err
+		}, ErrInvalidTarget},
+		{"multicast without group or selector", func() error {
+			_, err := b.Publish(ep, &Message{Subject: []byte("a")}, Target{Mode: ModeMulticast})
+			return err
+		}, ErrInvalidTarget},
+		{"leave unjoined group", func() error { return b.Leave(ep, "g") }, ErrNotMember},
+		{"bad label", func() error {
+			return b.SetMeta(ep, Meta{Labels: map[string]string{"a b": "c"}})
+		}, ErrInvalidMeta},
+		{"bad location", func() error { return b.SetMeta(ep, Meta{HasLocation: true, Lat: 91}) }, ErrInvalidMeta},
 		{"unicast without id", func() error {
 			_, err := b.Publish(ep, &Message{Subject: []byte("a")}, Target{Mode: ModeUnicast})
 			return err
 		}, ErrInvalidTarget},
-		{"bad pattern", func() error { return b.Subscribe(ep, 9, "a..b", "", 0) }, ErrInvalidSubject},
+		{"bad pattern", func() error { return b.Subscribe(ep, SubSpec{SID: 9, Pattern: "a..b"}) }, ErrInvalidSubject},
 		{"unknown sid", func() error { return b.Unsubscribe(ep, 42) }, ErrUnknownSID},
 		{"id in use", func() error { _, err := b.Connect(EndpointInfo{ID: "e"}, &recorder{}); return err }, ErrIDInUse},
 		{"invalid id", func() error { _, err := b.Connect(EndpointInfo{ID: "a.b"}, &recorder{}); return err }, ErrInvalidID},
@@ -200,12 +215,12 @@ func TestSubscriptionLimitsAndDuplicates(t *testing.T) {
 	b := newTestBroker()
 	ep, _ := connect(t, b, "e")
 	subscribe(t, b, ep, 1, "a", "", 0)
-	if err := b.Subscribe(ep, 1, "b", "", 0); !errors.Is(err, ErrDuplicateSID) {
+	if err := b.Subscribe(ep, SubSpec{SID: 1, Pattern: "b"}); !errors.Is(err, ErrDuplicateSID) {
 		t.Fatalf("duplicate SID: %v", err)
 	}
 	subscribe(t, b, ep, 2, "b", "", 0)
 	subscribe(t, b, ep, 3, "c", "", 0)
-	if err := b.Subscribe(ep, 4, "d", "", 0); !errors.Is(err, ErrTooManySubs) || !strings.Contains(err.Error(), "3") {
+	if err := b.Subscribe(ep, SubSpec{SID: 4, Pattern: "d"}); !errors.Is(err, ErrTooManySubs) || !strings.Contains(err.Error(), "3") {
 		t.Fatalf("limit: %v (want ErrTooManySubs naming the limit)", err)
 	}
 }
@@ -252,13 +267,14 @@ func TestAssignedIDs(t *testing.T) {
 type nopSink struct{}
 
 func (nopSink) Deliver(uint64, *Message) bool { return true }
+func (nopSink) Pending() (int, int)           { return 0, 0 }
 
 func BenchmarkPublishFanOut4(b *testing.B) {
 	br := New(Config{})
 	pub, _ := br.Connect(EndpointInfo{}, nopSink{})
 	for i := range 4 {
 		ep, _ := br.Connect(EndpointInfo{}, nopSink{})
-		br.Subscribe(ep, uint64(i), "orders.>", "", 0)
+		br.Subscribe(ep, SubSpec{SID: uint64(i), Pattern: "orders.>"})
 	}
 	m := &Message{Subject: []byte("orders.eu.created"), Payload: make([]byte, 128)}
 	b.ReportAllocs()
@@ -271,9 +287,9 @@ func TestPublishDoesNotAllocate(t *testing.T) {
 	br := New(Config{})
 	pub, _ := br.Connect(EndpointInfo{ID: "p"}, nopSink{})
 	ep, _ := br.Connect(EndpointInfo{ID: "s"}, nopSink{})
-	br.Subscribe(ep, 1, "orders.>", "", 0)
-	br.Subscribe(ep, 2, "orders.*.created", "g", 0)
-	br.Subscribe(ep, 3, "orders.>", "", ScopeInbox)
+	subscribe(t, br, ep, 1, "orders.>", "", 0)
+	subscribe(t, br, ep, 2, "orders.*.created", "g", 0)
+	subscribe(t, br, ep, 3, "orders.>", "", ScopeInbox)
 	m := &Message{Subject: []byte("orders.eu.created"), Payload: make([]byte, 128)}
 	for name, target := range map[string]Target{"publish": {}, "unicast": {Mode: ModeUnicast, To: []byte("s")}} {
 		if a := testing.AllocsPerRun(1000, func() { br.Publish(pub, m, target) }); a != 0 {

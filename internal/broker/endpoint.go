@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"sync/atomic"
+
+	"github.com/ferrymq/ferry/internal/selector"
 )
 
 // MaxIDLength is the longest endpoint ID.
@@ -15,6 +17,9 @@ type Sink interface {
 	// and must not block; it returns false when the endpoint cannot take the
 	// message (it is closing, or was cut as a slow consumer).
 	Deliver(sid uint64, m *Message) bool
+	// Pending reports the messages and bytes queued for the endpoint and
+	// not yet written; least-loaded routing ranks on it.
+	Pending() (msgs, bytes int)
 }
 
 // EndpointInfo is what an endpoint says about itself at connect.
@@ -29,25 +34,22 @@ type EndpointInfo struct {
 
 // Endpoint is one connected client identity.
 type Endpoint struct {
-	info EndpointInfo // immutable after Connect (metadata changes arrive with the routing issue)
+	id   string
 	sink Sink
+	meta atomic.Pointer[Meta]
 
-	// subs maps SID to subscription; guarded by Broker.mu.
-	subs map[uint64]*Subscription
-	// inbox is the endpoint's inbox-scope subscriptions in SID order,
-	// replaced whole under Broker.mu and read without locks.
-	inbox atomic.Pointer[[]*Subscription]
+	// Guarded by Broker.mu.
+	subs   map[uint64]*Subscription // by SID
+	joined map[string]*mgroup       // multicast groups joined, by name
+
+	// Scoped subscription lists in SID order, replaced whole under
+	// Broker.mu and read without locks by routing.
+	inbox  atomic.Pointer[[]*Subscription]
+	groupS atomic.Pointer[[]*Subscription]
 }
 
 // ID returns the endpoint's unique address.
-func (e *Endpoint) ID() string { return e.info.ID }
-
-// Info returns a copy of what the endpoint said about itself.
-func (e *Endpoint) Info() EndpointInfo {
-	i := e.info
-	i.Labels = maps.Clone(i.Labels)
-	return i
-}
+func (e *Endpoint) ID() string { return e.id }
 
 // ValidateID checks an endpoint ID: 1 to 64 letters, digits, '-' or '_'.
 func ValidateID(id string) error {
@@ -71,17 +73,23 @@ func (b *Broker) Connect(info EndpointInfo, sink Sink) (*Endpoint, error) {
 			return nil, err
 		}
 	}
-	info.Labels = maps.Clone(info.Labels)
-	ep := &Endpoint{info: info, sink: sink, subs: make(map[uint64]*Subscription)}
+	m := &Meta{Name: info.Name, Region: info.Region, Labels: selector.Map(maps.Clone(info.Labels)),
+		HasLocation: info.HasLocation, Lat: info.Lat, Lon: info.Lon}
+	if err := validateMeta(m); err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{id: info.ID, sink: sink, subs: make(map[uint64]*Subscription), joined: make(map[string]*mgroup)}
+	ep.meta.Store(m)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if info.ID == "" {
-		ep.info.ID = b.newIDLocked()
-	} else if _, taken := b.endpoints[info.ID]; taken {
-		return nil, fmt.Errorf("%w: %q is held by a connected endpoint", ErrIDInUse, info.ID)
+	if ep.id == "" {
+		ep.id = b.newIDLocked()
+	} else if _, taken := b.endpoints[ep.id]; taken {
+		return nil, fmt.Errorf("%w: %q is held by a connected endpoint", ErrIDInUse, ep.id)
 	}
-	b.endpoints[ep.info.ID] = ep
-	b.cfg.Logger.Debug("endpoint connected", "id", ep.info.ID, "name", info.Name)
+	b.endpoints[ep.id] = ep
+	b.rebuildListLocked()
+	b.cfg.Logger.Debug("endpoint connected", "id", ep.id, "name", info.Name)
 	return ep, nil
 }
 
@@ -101,20 +109,28 @@ func (b *Broker) newIDLocked() string {
 	}
 }
 
-// Disconnect removes an endpoint and all its subscriptions. It is safe to
-// call more than once.
+// Disconnect removes an endpoint, its subscriptions and its group
+// memberships, and fails over requests it was chosen to answer. It is safe
+// to call more than once.
 func (b *Broker) Disconnect(ep *Endpoint) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.endpoints[ep.info.ID] != ep {
+	if b.endpoints[ep.id] != ep {
+		b.mu.Unlock()
 		return
 	}
-	delete(b.endpoints, ep.info.ID)
+	delete(b.endpoints, ep.id)
+	b.rebuildListLocked()
 	for _, s := range ep.subs {
 		b.removeSubLocked(s)
 	}
+	for _, g := range ep.joined {
+		b.leaveLocked(ep, g)
+	}
 	ep.inbox.Store(nil)
-	b.cfg.Logger.Debug("endpoint disconnected", "id", ep.info.ID)
+	ep.groupS.Store(nil)
+	b.mu.Unlock()
+	b.failover.endpointGone(ep)
+	b.cfg.Logger.Debug("endpoint disconnected", "id", ep.id)
 }
 
 // Endpoint returns the connected endpoint with the given ID.

@@ -16,4 +16,6 @@ var (
 	ErrInvalidTarget   = errors.New("invalid target")
 	ErrNotSupported    = errors.New("not supported")
 	ErrClosed          = errors.New("endpoint disconnected")
+	ErrInvalidMeta     = errors.New("invalid endpoint metadata")
+	ErrNotMember       = errors.New("not a member of the group")
 )

@@ -2,8 +2,10 @@ package broker
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
+	"github.com/ferrymq/ferry/internal/route"
 	"github.com/ferrymq/ferry/internal/subject"
 )
 
@@ -19,6 +21,15 @@ const (
 	ModeAnycast   Mode = 4
 )
 
+var modeNames = [...]string{"publish", "unicast", "broadcast", "multicast", "anycast"}
+
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
+
 // Message is a message being routed. Its byte slices belong to the caller
 // and are valid only during Publish; sinks copy what they keep.
 type Message struct {
@@ -30,32 +41,51 @@ type Message struct {
 	Payload []byte
 }
 
-// Target names who may receive a message. The zero Target reaches the
-// topic subscriptions matching the subject.
+// Target names who may receive a message: a candidate set and a
+// cardinality (docs/patterns.md). The zero Target reaches the topic
+// subscriptions matching the subject.
 type Target struct {
-	Mode Mode
-	To   []byte // endpoint ID for unicast
+	Mode    Mode
+	To      []byte       // endpoint ID (unicast) or group name (multicast, anycast)
+	Where   []byte       // label selector filtering the candidates of any mode
+	Policy  route.Policy // anycast policy
+	Key     []byte       // hash key for route.Hash; empty means the subject
+	HasNear bool         // rank nearest from (Lat, Lon) instead of the sender's location
+	Lat     float64
+	Lon     float64
+	Timeout time.Duration // per-attempt failover deadline for anycast requests
 }
 
 // Publish validates m and routes it from ep to t. It returns how many
-// subscriptions received it. The check of headers' structure is the
-// transport's; the broker checks sizes and the subject.
+// receivers it reached (subscriptions for a publish, endpoints for a
+// targeted send).
 func (b *Broker) Publish(ep *Endpoint, m *Message, t Target) (int, error) {
 	if err := b.validate(m); err != nil {
+		return 0, err
+	}
+	b.failover.replied(m.Subject)
+	se, err := b.selector(t.Where)
+	if err != nil {
 		return 0, err
 	}
 	m.Mode = t.Mode
 	var n int
 	switch t.Mode {
 	case ModePublish:
-		n = b.publishTopic(m)
+		n = b.publishTopic(ep, m, se)
 	case ModeUnicast:
-		var err error
-		if n, err = b.unicast(m, t.To); err != nil {
-			return 0, err
-		}
+		n, err = b.unicast(m, t.To, se)
+	case ModeBroadcast:
+		n = b.broadcast(m, se)
+	case ModeMulticast:
+		n, err = b.multicast(m, t.To, se)
+	case ModeAnycast:
+		n, err = b.anycast(ep, m, &t, se)
 	default:
-		return 0, fmt.Errorf("%w: routing mode %d", ErrNotSupported, t.Mode)
+		err = fmt.Errorf("%w: routing mode %d", ErrInvalidTarget, t.Mode)
+	}
+	if err != nil {
+		return 0, err
 	}
 	b.stats.msgsIn.Add(1)
 	b.stats.bytesIn.Add(uint64(len(m.Payload)))
@@ -84,67 +114,88 @@ func (b *Broker) validate(m *Message) error {
 }
 
 // publishTopic delivers m to every plain subscription matching its subject
-// and to one member of every matching queue group.
-func (b *Broker) publishTopic(m *Message) int {
+// and to one member of every matching queue group, among the endpoints the
+// selector admits.
+func (b *Broker) publishTopic(sender *Endpoint, m *Message, se *selEntry) int {
 	n := 0
 	for _, e := range b.topic.MatchBytes(m.Subject) {
 		if e.sub != nil {
-			if b.deliver(e.sub, m) {
+			if se.admits(e.sub.ep) && b.deliver(e.sub, m) {
 				n++
 			}
 			continue
 		}
-		if b.deliverGroup(e.group, m) {
+		if b.deliverGroup(sender, e.group, m, se) {
 			n++
 		}
 	}
 	return n
 }
 
-// deliverGroup gives m to one member of qg, starting at the round-robin
-// position and moving on past members that cannot take it.
-func (b *Broker) deliverGroup(qg *queueGroup, m *Message) bool {
+// deliverGroup gives m to one member of qg chosen by the group's policy,
+// moving on past members that cannot take it.
+func (b *Broker) deliverGroup(sender *Endpoint, qg *queueGroup, m *Message, se *selEntry) bool {
 	mp := qg.members.Load()
 	if mp == nil {
 		return false
 	}
 	members := *mp
-	start := qg.next.Add(1) - 1
-	for i := range members {
-		s := members[(start+uint64(i))%uint64(len(members))]
-		if b.deliver(s, m) {
-			return true
+	if qg.policy == route.RoundRobin && se.empty() {
+		start := qg.next.Add(1) - 1
+		for i := range members {
+			if b.deliver(members[(start+uint64(i))%uint64(len(members))], m) {
+				return true
+			}
+		}
+		return false
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	for _, s := range members {
+		if se.admits(s.ep) {
+			sc.add(s.ep, s, qg.policy)
 		}
 	}
-	return false
+	d := route.Decision{Policy: qg.policy, Origin: origin(sender, nil), Key: m.Subject, Turn: qg.next.Add(1) - 1}
+	_, ok := b.deliverBest(sc, d, m)
+	return ok
 }
 
-// unicast delivers m to the first inbox subscription of endpoint id that
-// matches the subject: one copy per endpoint.
-func (b *Broker) unicast(m *Message, id []byte) (int, error) {
+// unicast delivers m to endpoint id's first inbox subscription (lowest SID)
+// matching the subject: one copy per endpoint.
+func (b *Broker) unicast(m *Message, id []byte, se *selEntry) (int, error) {
 	if len(id) == 0 {
 		return 0, fmt.Errorf("%w: unicast needs an endpoint ID", ErrInvalidTarget)
 	}
 	b.mu.RLock()
 	ep := b.endpoints[string(id)]
 	b.mu.RUnlock()
-	if ep == nil {
+	if ep == nil || !se.admits(ep) {
 		return 0, nil
 	}
-	inbox := ep.inbox.Load()
-	if inbox == nil {
-		return 0, nil
-	}
-	subj := bytesToString(m.Subject)
-	for _, s := range *inbox {
-		if subject.Match(s.pattern, subj) {
-			if b.deliver(s, m) {
-				return 1, nil
-			}
-			return 0, nil
-		}
+	if s := scopedSub(ep, ScopeInbox, m.Subject); s != nil && b.deliver(s, m) {
+		return 1, nil
 	}
 	return 0, nil
+}
+
+// scopedSub returns ep's first subscription of the scope (inbox or group)
+// matching subj, or nil.
+func scopedSub(ep *Endpoint, scope Scope, subj []byte) *Subscription {
+	list := ep.inbox.Load()
+	if scope == ScopeGroup {
+		list = ep.groupS.Load()
+	}
+	if list == nil {
+		return nil
+	}
+	s := bytesToString(subj)
+	for _, sub := range *list {
+		if subject.Match(sub.pattern, s) {
+			return sub
+		}
+	}
+	return nil
 }
 
 func (b *Broker) deliver(s *Subscription, m *Message) bool {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+
+	"github.com/ferrymq/ferry/internal/route"
 )
 
 // Scope is a bit set naming which sends a subscription receives; the values
@@ -48,14 +50,28 @@ type groupKey struct{ pattern, name string }
 type queueGroup struct {
 	key     groupKey
 	entry   *entry
+	policy  route.Policy
 	members atomic.Pointer[[]*Subscription] // replaced whole under Broker.mu
 	next    atomic.Uint64
 }
 
-// Subscribe adds a subscription for ep with the client-chosen sid.
-func (b *Broker) Subscribe(ep *Endpoint, sid uint64, pattern, group string, scope Scope) error {
+// SubSpec describes a subscription.
+type SubSpec struct {
+	SID     uint64 // chosen by the endpoint, unique among its live subscriptions
+	Pattern string
+	Group   string       // queue group sharing the messages, or ""
+	Scope   Scope        // zero means ScopeTopic
+	Policy  route.Policy // how the queue group picks a member; the first member's counts
+}
+
+// Subscribe adds a subscription for ep.
+func (b *Broker) Subscribe(ep *Endpoint, spec SubSpec) error {
+	sid, pattern, group, scope := spec.SID, spec.Pattern, spec.Group, spec.Scope
 	if scope == 0 {
 		scope = ScopeTopic
+	}
+	if !spec.Policy.Valid() {
+		return fmt.Errorf("%w: %v", ErrInvalidTarget, spec.Policy)
 	}
 	if err := b.cfg.Subjects.ValidatePattern(pattern); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSubject, err)
@@ -67,7 +83,7 @@ func (b *Broker) Subscribe(ep *Endpoint, sid uint64, pattern, group string, scop
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.endpoints[ep.info.ID] != ep {
+	if b.endpoints[ep.id] != ep {
 		return ErrClosed
 	}
 	if _, dup := ep.subs[sid]; dup {
@@ -79,11 +95,9 @@ func (b *Broker) Subscribe(ep *Endpoint, sid uint64, pattern, group string, scop
 	s := &Subscription{ep: ep, sid: sid, pattern: pattern, group: group, scope: scope}
 	ep.subs[sid] = s
 	if scope&ScopeTopic != 0 {
-		b.addTopicLocked(s)
+		b.addTopicLocked(s, spec.Policy)
 	}
-	if scope&ScopeInbox != 0 {
-		b.setInboxLocked(ep)
-	}
+	b.setScopedLocked(ep)
 	b.stats.subscriptions.Add(1)
 	return nil
 }
@@ -98,13 +112,11 @@ func (b *Broker) Unsubscribe(ep *Endpoint, sid uint64) error {
 	}
 	delete(ep.subs, sid)
 	b.removeSubLocked(s)
-	if s.scope&ScopeInbox != 0 {
-		b.setInboxLocked(ep)
-	}
+	b.setScopedLocked(ep)
 	return nil
 }
 
-func (b *Broker) addTopicLocked(s *Subscription) {
+func (b *Broker) addTopicLocked(s *Subscription, policy route.Policy) {
 	if s.group == "" {
 		s.ent = &entry{sub: s}
 		_ = b.topic.Insert(s.pattern, s.ent) // pattern validated by caller
@@ -113,7 +125,7 @@ func (b *Broker) addTopicLocked(s *Subscription) {
 	key := groupKey{s.pattern, s.group}
 	qg := b.groups[key]
 	if qg == nil {
-		qg = &queueGroup{key: key}
+		qg = &queueGroup{key: key, policy: policy}
 		qg.entry = &entry{group: qg}
 		b.groups[key] = qg
 		_ = b.topic.Insert(s.pattern, qg.entry)
@@ -149,16 +161,23 @@ func (b *Broker) removeSubLocked(s *Subscription) {
 	qg.members.Store(&members)
 }
 
-// setInboxLocked rebuilds ep's inbox list from ep.subs, in SID order.
-func (b *Broker) setInboxLocked(ep *Endpoint) {
-	var inbox []*Subscription
+// setScopedLocked rebuilds ep's inbox and group scope lists from ep.subs,
+// in SID order.
+func (b *Broker) setScopedLocked(ep *Endpoint) {
+	var inbox, group []*Subscription
 	for _, s := range ep.subs {
 		if s.scope&ScopeInbox != 0 {
 			inbox = append(inbox, s)
 		}
+		if s.scope&ScopeGroup != 0 {
+			group = append(group, s)
+		}
 	}
-	slices.SortFunc(inbox, func(a, b *Subscription) int { return cmpUint(a.sid, b.sid) })
+	bySID := func(a, b *Subscription) int { return cmpUint(a.sid, b.sid) }
+	slices.SortFunc(inbox, bySID)
+	slices.SortFunc(group, bySID)
 	ep.inbox.Store(&inbox)
+	ep.groupS.Store(&group)
 }
 
 func cmpUint(a, b uint64) int {

@@ -28,6 +28,8 @@ const (
 	CodeNotSupported    Code = 107 // target mode or feature not supported by this server
 	CodeDuplicateSID    Code = 108 // SUB reused a live subscription ID
 	CodeInvalidHeaders  Code = 109 // header block is malformed
+	CodeInvalidMeta     Code = 110 // labels, region or location failed validation
+	CodeNotMember       Code = 111 // LEAVE of a group the endpoint has not joined
 )
 
 // Fatal reports whether the server closes the connection after sending c.
@@ -44,6 +46,7 @@ var codeNames = map[Code]string{
 	CodeUnknownSID: "unknown subscription", CodeNoResponders: "no responders",
 	CodeInvalidTarget: "invalid target", CodeNotSupported: "not supported",
 	CodeDuplicateSID: "duplicate subscription ID", CodeInvalidHeaders: "invalid headers",
+	CodeInvalidMeta: "invalid endpoint metadata", CodeNotMember: "not a group member",
 }
 
 func (c Code) String() string {

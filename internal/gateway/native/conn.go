@@ -21,12 +21,14 @@ type conn struct {
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
-	mu       sync.Mutex // guards out, spare, pending, closed, draining, pingTimer
-	out      []byte     // frames waiting for the flusher
-	spare    []byte     // the flusher's last buffer, reused for out
-	pending  int        // bytes queued and not yet written
-	closed   bool       // no more frames are accepted
-	draining bool       // closed, but the flusher writes what is queued first
+	mu          sync.Mutex // guards out, spare, pending, outMsgs, writingMsgs, closed, draining, pingTimer
+	out         []byte     // frames waiting for the flusher
+	spare       []byte     // the flusher's last buffer, reused for out
+	pending     int        // bytes queued and not yet written
+	outMsgs     int        // messages in out
+	writingMsgs int        // messages in the buffer being written
+	closed      bool       // no more frames are accepted
+	draining    bool       // closed, but the flusher writes what is queued first
 
 	kick      chan struct{} // wakes the flusher; capacity 1
 	flushDone chan struct{} // closed when the flusher has exited

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/route"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -25,6 +26,12 @@ func (c *conn) dispatch(op wire.Op, body []byte) error {
 		}
 		c.answer(u.Ref, 0, c.g.broker.Unsubscribe(c.ep, u.SID))
 		return nil
+	case wire.OpMeta:
+		return c.handleMeta(body)
+	case wire.OpJoin, wire.OpLeave:
+		return c.handleMembership(op, body)
+	case wire.OpQuery:
+		return c.handleQuery(body)
 	case wire.OpPing:
 		if len(body) != 0 {
 			return fmt.Errorf("PING: %w: body of %d bytes", wire.ErrMalformed, len(body))
@@ -51,8 +58,7 @@ func (c *conn) handlePub(body []byte) error {
 		Subject: p.Subject, Reply: p.Reply, From: c.id,
 		Headers: p.Headers, Payload: p.Payload,
 	}
-	t := broker.Target{Mode: broker.Mode(p.Target.Mode), To: p.Target.To}
-	n, err := c.g.broker.Publish(c.ep, &c.msg, t)
+	n, err := c.g.broker.Publish(c.ep, &c.msg, target(&p.Target))
 	c.answer(p.Ref, n, err)
 	return nil
 }
@@ -62,7 +68,10 @@ func (c *conn) handleSub(body []byte) error {
 	if err := s.Decode(body); err != nil {
 		return err
 	}
-	err := c.g.broker.Subscribe(c.ep, s.SID, string(s.Pattern), string(s.Group), broker.Scope(s.Scope))
+	err := c.g.broker.Subscribe(c.ep, broker.SubSpec{
+		SID: s.SID, Pattern: string(s.Pattern), Group: string(s.Group),
+		Scope: broker.Scope(s.Scope), Policy: route.Policy(s.Policy),
+	})
 	c.answer(s.Ref, 0, err)
 	return nil
 }
@@ -94,6 +103,9 @@ var codes = []struct {
 	{broker.ErrInvalidID, wire.CodeInvalidID},
 	{broker.ErrInvalidTarget, wire.CodeInvalidTarget},
 	{broker.ErrNotSupported, wire.CodeNotSupported},
+	{broker.ErrInvalidMeta, wire.CodeInvalidMeta},
+	{broker.ErrNotMember, wire.CodeNotMember},
+	{broker.ErrClosed, wire.CodeShutdown},
 }
 
 func codeFor(err error) wire.Code {

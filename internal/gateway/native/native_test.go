@@ -186,7 +186,11 @@ func TestValidationErrorsLeaveConnectionUsable(t *testing.T) {
 		{"bad headers", (&wire.Pub{Ref: 4, Subject: []byte("a"), Headers: []byte{5}}).Append(nil), wire.CodeInvalidHeaders},
 		{"bad pattern", (&wire.Sub{Ref: 5, SID: 1, Pattern: []byte("a.>.b")}).Append(nil), wire.CodeInvalidSubject},
 		{"unknown sid", (&wire.Unsub{Ref: 6, SID: 77}).Append(nil), wire.CodeUnknownSID},
-		{"unsupported mode", (&wire.Pub{Ref: 7, Subject: []byte("a"), Target: wire.Target{Mode: wire.ModeBroadcast}}).Append(nil), wire.CodeNotSupported},
+		{"bad policy", (&wire.Pub{Ref: 7, Subject: []byte("a"), Target: wire.Target{Mode: wire.ModeAnycast, Policy: 9}}).Append(nil), wire.CodeInvalidTarget},
+		{"bad selector", (&wire.Pub{Ref: 8, Subject: []byte("a"), Target: wire.Target{Mode: wire.ModeBroadcast, Where: []byte("a in (")}}).Append(nil), wire.CodeInvalidTarget},
+		{"leave unjoined", (&wire.Membership{Op: wire.OpLeave, Ref: 9, Group: "g"}).Append(nil), wire.CodeNotMember},
+		{"bad label", (&wire.Meta{Ref: 10, Labels: []wire.Label{{Key: "a b", Value: "c"}}}).Append(nil), wire.CodeInvalidMeta},
+		{"bad query selector", (&wire.Query{Ref: 11, Kind: wire.QueryEndpoints, Where: []byte("!")}).Append(nil), wire.CodeInvalidTarget},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,9 +29,18 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 		c.slowConsumer()
 		return false
 	}
+	c.outMsgs++
 	c.mu.Unlock()
 	c.signal()
 	return true
+}
+
+// Pending implements broker.Sink: messages and bytes queued and not yet
+// written to the socket.
+func (c *conn) Pending() (msgs, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.outMsgs + c.writingMsgs, c.pending
 }
 
 // slowConsumer cuts the connection at once: a client that does not read
@@ -119,6 +128,7 @@ func (c *conn) flushLoop() {
 		c.mu.Lock()
 		buf := c.out
 		c.out, c.spare = c.spare[:0], nil
+		c.writingMsgs, c.outMsgs = c.outMsgs, 0
 		closed, draining := c.closed, c.draining
 		c.mu.Unlock()
 		if len(buf) > 0 && (!closed || draining) {
@@ -126,6 +136,7 @@ func (c *conn) flushLoop() {
 			_, err := c.nc.Write(buf)
 			c.mu.Lock()
 			c.pending -= len(buf)
+			c.writingMsgs = 0
 			if cap(buf) <= maxSpare {
 				c.spare = buf[:0]
 			}

@@ -1,0 +1,169 @@
+package broker
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferrymq/ferry/internal/clock"
+	"github.com/ferrymq/ferry/internal/route"
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// StatusHeader is the header the broker sets on a message it sends to a
+// requester on its own behalf; StatusNoResponders means every candidate of
+// an anycast request failed.
+const (
+	StatusHeader       = "Ferry-Status"
+	StatusNoResponders = "no-responders"
+)
+
+// maxTracked bounds the anycast requests tracked for failover at once;
+// past it new requests are still delivered but not failed over.
+const maxTracked = 65536
+
+// failover tracks anycast requests until they are answered, so that when
+// the chosen receiver disconnects or misses its deadline the next-ranked
+// candidate gets the request.
+type failover struct {
+	b *Broker
+	n atomic.Int64 // len(reqs), read without the lock on the publish path
+
+	mu   sync.Mutex // guards reqs and every pendingReq's fields
+	reqs map[string]*pendingReq
+}
+
+type pendingReq struct {
+	reply     string
+	requester *Endpoint
+	msg       Message // deep copy
+	scope     Scope
+	current   *Endpoint
+	next      []*Endpoint // remaining candidates in rank order
+	attempts  int
+	timeout   time.Duration // per attempt; 0: fail over on disconnect only
+	timer     clock.Timer
+}
+
+// track starts failover tracking of a request delivered to sc's candidate
+// chosen, with the others in d's rank order as the fallbacks.
+func (f *failover) track(requester *Endpoint, m *Message, sc *scratch, chosen int, d route.Decision, scope Scope, timeout time.Duration) {
+	if len(sc.cands) < 2 || f.b.cfg.MaxAttempts < 2 {
+		return
+	}
+	var next []*Endpoint
+	for _, i := range sc.ranked(d) {
+		if i != chosen {
+			next = append(next, sc.eps[i])
+		}
+	}
+	p := &pendingReq{
+		reply: string(m.Reply), requester: requester, scope: scope,
+		current: sc.eps[chosen], next: next, attempts: 1, timeout: timeout,
+		msg: Message{
+			Subject: slices.Clone(m.Subject), Reply: slices.Clone(m.Reply), From: slices.Clone(m.From),
+			Mode: m.Mode, Headers: slices.Clone(m.Headers), Payload: slices.Clone(m.Payload),
+		},
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reqs == nil {
+		f.reqs = make(map[string]*pendingReq)
+	}
+	if len(f.reqs) >= maxTracked || f.reqs[p.reply] != nil {
+		return
+	}
+	f.reqs[p.reply] = p
+	f.n.Store(int64(len(f.reqs)))
+	f.armLocked(p)
+}
+
+func (f *failover) armLocked(p *pendingReq) {
+	d, attempt := p.timeout, p.attempts
+	if d <= 0 {
+		d = f.b.cfg.FailoverWindow
+	}
+	p.timer = f.b.cfg.Clock.AfterFunc(d, func() { f.expire(p, attempt) })
+}
+
+// replied ends tracking of the request whose reply subject is subj.
+func (f *failover) replied(subj []byte) {
+	if f.n.Load() == 0 {
+		return
+	}
+	f.mu.Lock()
+	if p := f.reqs[string(subj)]; p != nil {
+		f.dropLocked(p)
+	}
+	f.mu.Unlock()
+}
+
+func (f *failover) dropLocked(p *pendingReq) {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	delete(f.reqs, p.reply)
+	f.n.Store(int64(len(f.reqs)))
+}
+
+// endpointGone fails over the requests ep was answering and forgets the
+// ones it asked.
+func (f *failover) endpointGone(ep *Endpoint) {
+	if f.n.Load() == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.reqs {
+		switch {
+		case p.requester == ep:
+			f.dropLocked(p)
+		case p.current == ep:
+			f.advanceLocked(p)
+		}
+	}
+}
+
+// expire runs when attempt's deadline passes.
+func (f *failover) expire(p *pendingReq, attempt int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reqs[p.reply] != p || p.attempts != attempt {
+		return
+	}
+	if p.timeout <= 0 { // the tracking window ended with no failover asked
+		f.dropLocked(p)
+		return
+	}
+	f.advanceLocked(p)
+}
+
+// advanceLocked gives the request to the next candidate that is still
+// connected and subscribed, or, when attempts or candidates run out, tells
+// the requester there are no responders.
+func (f *failover) advanceLocked(p *pendingReq) {
+	p.timer.Stop()
+	for len(p.next) > 0 && p.attempts < f.b.cfg.MaxAttempts {
+		ep := p.next[0]
+		p.next = p.next[1:]
+		if cur, ok := f.b.Endpoint(ep.id); !ok || cur != ep {
+			continue
+		}
+		s := scopedSub(ep, p.scope, p.msg.Subject)
+		if s == nil || !f.b.deliver(s, &p.msg) {
+			continue
+		}
+		p.current = ep
+		p.attempts++
+		f.b.stats.failovers.Add(1)
+		f.armLocked(p)
+		return
+	}
+	f.dropLocked(p)
+	status := Message{
+		Subject: []byte(p.reply), From: p.msg.From, Mode: ModePublish,
+		Headers: wire.AppendHeaders(nil, []wire.HeaderField{{Key: StatusHeader, Value: StatusNoResponders}}),
+	}
+	f.b.publishTopic(nil, &status, nil)
+}
