@@ -96,6 +96,7 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeo
 
 // WithPingInterval sets how often an idle client pings the server (default
 // 30s); a missing PONG within two intervals counts as a lost connection.
+// Zero or negative turns client pings off.
 func WithPingInterval(d time.Duration) Option { return func(o *options) { o.pingInterval = d } }
 
 // WithReconnect turns automatic reconnection on or off (default on).

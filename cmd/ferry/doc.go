@@ -1,0 +1,28 @@
+// Command ferry runs a Ferry broker and talks to one.
+//
+// Server:
+//
+//	ferry serve [--listen ADDR] [--config FILE] [--data DIR] [--name N]
+//	            [--log-level debug|info|warn|error] [--log-format text|json]
+//
+// Configuration precedence is flags, then FERRY_* environment variables, then
+// the TOML file, then defaults; testdata/ferry.toml documents every key.
+//
+// Client commands, each connecting as one endpoint (--server or FERRY_SERVER,
+// --id, --name, --region, --label k=v, --location LAT,LON, --connect-timeout):
+//
+//	ferry pub SUBJECT [DATA]          publish DATA, or one message per stdin line
+//	ferry sub PATTERN                 print the messages on matching subjects
+//	ferry req SUBJECT DATA            send a request (--to ID: unicast), print the reply
+//	ferry reply SUBJECT [DATA]        answer requests with DATA or --echo
+//	ferry send ENDPOINT SUBJECT DATA  deliver to one endpoint by its ID
+//	ferry listen [PATTERN]            print messages targeted at this endpoint
+//
+// sub, listen and reply print "ferry: subscribed to …", "ferry: listening on
+// … as ID" and "ferry: replying on … as ID" to stderr once the broker has
+// their subscription, so scripts and tests can wait for them.
+//
+// Errors are printed as "ferry: message" on stderr. Exit status: 0 success,
+// 1 error, 2 usage error, 130 interrupted before the command could finish
+// (sub, listen, reply and serve exit 0 on SIGINT or SIGTERM).
+package main
