@@ -11,12 +11,14 @@ import (
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
-// StatusHeader is the header the broker sets on a message it sends to a
-// requester on its own behalf; StatusNoResponders means every candidate of
-// an anycast request failed.
+// StatusHeader marks a message about a request rather than its answer.
+// The broker sends StatusNoResponders when every candidate of an anycast
+// request failed; a receiver sends StatusDeclined when it will not answer,
+// which hands a tracked anycast request to the next candidate.
 const (
 	StatusHeader       = "Ferry-Status"
 	StatusNoResponders = "no-responders"
+	StatusDeclined     = "declined"
 )
 
 // maxTracked bounds the anycast requests tracked for failover at once;
@@ -87,16 +89,39 @@ func (f *failover) armLocked(p *pendingReq) {
 	p.timer = f.b.cfg.Clock.AfterFunc(d, func() { f.expire(p, attempt) })
 }
 
-// replied ends tracking of the request whose reply subject is subj.
-func (f *failover) replied(subj []byte) {
+// replied ends tracking of the request whose reply subject is m's subject,
+// or, when m declines it, hands the request to the next candidate.
+func (f *failover) replied(m *Message) {
 	if f.n.Load() == 0 {
 		return
 	}
 	f.mu.Lock()
-	if p := f.reqs[string(subj)]; p != nil {
-		f.dropLocked(p)
+	defer f.mu.Unlock()
+	p := f.reqs[string(m.Subject)]
+	if p == nil {
+		return
 	}
-	f.mu.Unlock()
+	if declined(m.Headers) && p.current != nil && string(m.From) == p.current.id {
+		f.advanceLocked(p)
+		return
+	}
+	f.dropLocked(p)
+}
+
+func declined(headers []byte) bool {
+	if len(headers) == 0 {
+		return false
+	}
+	hs, err := wire.ParseHeaders(headers)
+	if err != nil {
+		return false
+	}
+	for _, h := range hs {
+		if h.Key == StatusHeader && h.Value == StatusDeclined {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *failover) dropLocked(p *pendingReq) {

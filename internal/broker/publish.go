@@ -63,7 +63,7 @@ func (b *Broker) Publish(ep *Endpoint, m *Message, t Target) (int, error) {
 	if err := b.validate(m); err != nil {
 		return 0, err
 	}
-	b.failover.replied(m.Subject)
+	b.failover.replied(m)
 	se, err := b.selector(t.Where)
 	if err != nil {
 		return 0, err

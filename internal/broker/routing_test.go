@@ -285,6 +285,17 @@ func TestAnycastFailover(t *testing.T) {
 			t.Fatal("not failed over to singapore at the deadline")
 		}
 	})
+	t.Run("declined", func(t *testing.T) {
+		before := len(sinks["edge-sin"].messages())
+		req("_INBOX.paris.3", 0) // virginia is nearest now
+		decline := wire.AppendHeaders(nil, []wire.HeaderField{{Key: StatusHeader, Value: StatusDeclined}})
+		iad, _ := b.Endpoint("edge-iad")
+		b.Publish(iad, &Message{Subject: []byte("_INBOX.paris.3"), From: []byte("edge-iad"), Headers: decline}, Target{})
+		if len(sinks["edge-sin"].messages()) != before+1 {
+			t.Fatal("declined request not handed to singapore")
+		}
+		b.Publish(iad, &Message{Subject: []byte("_INBOX.paris.3"), From: []byte("edge-sin")}, Target{})
+	})
 	t.Run("exhausted", func(t *testing.T) {
 		inbox, rec := connectInfo(t, b, EndpointInfo{ID: "asker"})
 		subscribe(t, b, inbox, 1, "_INBOX.asker.*", "", 0)
