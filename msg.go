@@ -76,30 +76,6 @@ func (m Mode) String() string {
 	return "unknown"
 }
 
-// Target names who may receive a message. The zero Target publishes to the
-// subscribers of the message's subject.
-type Target struct {
-	mode Mode
-	to   string
-}
-
-// ToEndpoint targets exactly one endpoint by its ID (unicast). The message
-// reaches that endpoint's inbox-scope subscriptions (Handle, Respond) that
-// match its subject.
-func ToEndpoint(id string) Target { return Target{mode: ModeUnicast, to: id} }
-
-// Mode returns the routing mode of t.
-func (t Target) Mode() Mode { return t.mode }
-
-// String describes t, e.g. "@ep-1" for an endpoint.
-func (t Target) String() string {
-	switch t.mode {
-	case ModeUnicast:
-		return "@" + t.to
-	}
-	return "subscribers"
-}
-
 // Msg is a message, sent or received.
 type Msg struct {
 	Subject string
