@@ -7,28 +7,21 @@ import (
 
 	"github.com/ferrymq/ferry/internal/route"
 	"github.com/ferrymq/ferry/internal/subject"
+	"github.com/ferrymq/ferry/internal/wire"
 )
 
-// Mode is a routing mode; the values equal the wire protocol's.
-type Mode uint8
+// Mode is a routing mode. The broker shares the wire protocol's values and
+// names so transports pass modes through unchanged.
+type Mode = wire.Mode
 
 // Routing modes.
 const (
-	ModePublish   Mode = 0
-	ModeUnicast   Mode = 1
-	ModeBroadcast Mode = 2
-	ModeMulticast Mode = 3
-	ModeAnycast   Mode = 4
+	ModePublish   = wire.ModePublish
+	ModeUnicast   = wire.ModeUnicast
+	ModeBroadcast = wire.ModeBroadcast
+	ModeMulticast = wire.ModeMulticast
+	ModeAnycast   = wire.ModeAnycast
 )
-
-var modeNames = [...]string{"publish", "unicast", "broadcast", "multicast", "anycast"}
-
-func (m Mode) String() string {
-	if int(m) < len(modeNames) {
-		return modeNames[m]
-	}
-	return fmt.Sprintf("mode(%d)", uint8(m))
-}
 
 // Message is a message being routed. Its byte slices belong to the caller
 // and are valid only during Publish; sinks copy what they keep.

@@ -6,17 +6,18 @@ import (
 	"sync/atomic"
 
 	"github.com/ferrymq/ferry/internal/route"
+	"github.com/ferrymq/ferry/internal/wire"
 )
 
-// Scope is a bit set naming which sends a subscription receives; the values
-// equal the wire protocol's.
-type Scope uint8
+// Scope is a bit set naming which sends a subscription receives, shared
+// with the wire protocol; the zero Scope means ScopeTopic.
+type Scope = wire.Scope
 
-// Subscription scopes; the zero Scope means ScopeTopic.
+// Subscription scopes.
 const (
-	ScopeTopic Scope = 1 << iota // plain publishes
-	ScopeInbox                   // sends targeted at this endpoint
-	ScopeGroup                   // sends to multicast groups it joined
+	ScopeTopic = wire.ScopeTopic // plain publishes
+	ScopeInbox = wire.ScopeInbox // sends targeted at this endpoint
+	ScopeGroup = wire.ScopeGroup // sends to multicast groups it joined
 )
 
 // Subscription is an endpoint's interest in a subject pattern.
