@@ -44,6 +44,14 @@ func Decode(op Op, body []byte) (Frame, error) {
 		f = new(Query)
 	case OpResult:
 		f = new(Result)
+	case OpStreamOpen:
+		f = new(StreamOpen)
+	case OpStreamData:
+		f = new(StreamData)
+	case OpStreamCredit:
+		f = new(StreamCredit)
+	case OpStreamClose:
+		f = new(StreamClose)
 	case OpPing, OpPong:
 		if len(body) != 0 {
 			return nil, fmt.Errorf("%v: %w: %d trailing bytes", op, ErrMalformed, len(body))

@@ -61,6 +61,10 @@ func normalize(f Frame) Frame {
 		q := *v
 		q.Target = normTarget(q.Target)
 		return &q
+	case *StreamOpen:
+		o := *v
+		o.Target = normTarget(o.Target)
+		return &o
 	case *Meta:
 		m := *v
 		m.Lat, m.Lon = normFloat(m.Lat), normFloat(m.Lon)

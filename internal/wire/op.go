@@ -31,13 +31,19 @@ const (
 	OpLeave   Op = 13
 	OpQuery   Op = 14
 	OpResult  Op = 15
+
+	OpStreamOpen   Op = 16
+	OpStreamData   Op = 17
+	OpStreamCredit Op = 18
+	OpStreamClose  Op = 19
 )
 
 var opNames = [...]string{
 	OpConnect: "CONNECT", OpInfo: "INFO", OpPub: "PUB", OpSub: "SUB",
 	OpUnsub: "UNSUB", OpMsg: "MSG", OpPing: "PING", OpPong: "PONG",
 	OpErr: "ERR", OpOk: "OK", OpMeta: "META", OpJoin: "JOIN", OpLeave: "LEAVE",
-	OpQuery: "QUERY", OpResult: "RESULT",
+	OpQuery: "QUERY", OpResult: "RESULT", OpStreamOpen: "STREAM_OPEN",
+	OpStreamData: "STREAM_DATA", OpStreamCredit: "STREAM_CREDIT", OpStreamClose: "STREAM_CLOSE",
 }
 
 func (o Op) String() string {
@@ -48,7 +54,7 @@ func (o Op) String() string {
 }
 
 // Valid reports whether o is a known op.
-func (o Op) Valid() bool { return o >= OpConnect && o <= OpResult }
+func (o Op) Valid() bool { return o >= OpConnect && o <= OpStreamClose }
 
 // Mode is a routing mode: who may receive a PUB.
 type Mode uint8

@@ -30,6 +30,11 @@ func sampleFrames() []Frame {
 		&Query{Ref: 6, Kind: QueryEndpoints, Where: []byte("type=edge")},
 		&Query{Ref: 7, Kind: QueryExplain, Subject: []byte("a"), Target: Target{Mode: ModeAnycast, Policy: 1, TimeoutMillis: 500}},
 		&Result{Ref: 6, Body: []byte(`[]`)},
+		&StreamOpen{Ref: 8, Stream: 3, Flags: StreamBidi, Subject: []byte("gps"), Target: Target{Mode: ModeUnicast, To: []byte("d")}, WindowMsgs: 64, WindowBytes: 1 << 20},
+		&StreamOpen{Stream: 4, Subject: []byte("gps"), From: []byte("phone")},
+		&StreamData{Stream: 3, Seq: 1, Payload: []byte("52.5,13.4")},
+		&StreamCredit{Stream: 3, Msgs: 10, Bytes: 4096},
+		&StreamClose{Stream: 3, Code: StreamAborted, Reason: "bye"},
 		Empty{OpPing},
 		Empty{OpPong},
 	}
