@@ -26,6 +26,9 @@ type Config struct {
 	// FailoverWindow is how long an anycast request without a per-attempt
 	// timeout stays tracked for failover on disconnect. 0 means 30s.
 	FailoverWindow time.Duration
+	// StallTimeout is how long a cut-slow stream waits for a receiver that
+	// holds it back before cutting that receiver. 0 means 2s.
+	StallTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -52,6 +55,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FailoverWindow == 0 {
 		c.FailoverWindow = 30 * time.Second
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
 	}
 	return c
 }
@@ -97,6 +103,7 @@ type counters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
 	noReceivers, slowConsumers         atomic.Uint64
 	failovers                          atomic.Uint64
+	streams, streamMsgs, streamStalls  atomic.Uint64
 	subscriptions                      atomic.Int64
 }
 
@@ -111,6 +118,9 @@ type Stats struct {
 	NoReceivers   uint64 // publishes that reached nobody
 	SlowConsumers uint64 // endpoints cut for falling behind
 	Failovers     uint64 // anycast requests handed to the next candidate
+	Streams       uint64 // streams and channels opened
+	StreamMsgs    uint64 // stream messages relayed (once per sender message)
+	StreamStalls  uint64 // times a cut-slow stream was held back by one receiver
 }
 
 // Stats returns a snapshot of the broker's counters.
@@ -128,6 +138,9 @@ func (b *Broker) Stats() Stats {
 		NoReceivers:   b.stats.noReceivers.Load(),
 		SlowConsumers: b.stats.slowConsumers.Load(),
 		Failovers:     b.stats.failovers.Load(),
+		Streams:       b.stats.streams.Load(),
+		StreamMsgs:    b.stats.streamMsgs.Load(),
+		StreamStalls:  b.stats.streamStalls.Load(),
 	}
 }
 

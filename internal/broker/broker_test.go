@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,9 +12,29 @@ import (
 
 // recorder is a Sink that keeps what it receives.
 type recorder struct {
-	mu     sync.Mutex
-	got    []string // "sid:subject:payload"
-	refuse bool
+	mu      sync.Mutex
+	got     []string // "sid:subject:payload"
+	streams []StreamFrame
+	refuse  bool
+}
+
+func (r *recorder) Stream(f *StreamFrame) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refuse {
+		return false
+	}
+	c := *f
+	c.Subject, c.From = slices.Clone(f.Subject), slices.Clone(f.From)
+	c.Headers, c.Payload = slices.Clone(f.Headers), slices.Clone(f.Payload)
+	r.streams = append(r.streams, c)
+	return true
+}
+
+func (r *recorder) streamFrames() []StreamFrame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.streams)
 }
 
 func (r *recorder) Deliver(sid uint64, m *Message) bool {
@@ -268,6 +289,7 @@ type nopSink struct{}
 
 func (nopSink) Deliver(uint64, *Message) bool { return true }
 func (nopSink) Pending() (int, int)           { return 0, 0 }
+func (nopSink) Stream(*StreamFrame) bool      { return true }
 
 func BenchmarkPublishFanOut4(b *testing.B) {
 	br := New(Config{})

@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"maps"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ferrymq/ferry/internal/selector"
@@ -20,6 +21,10 @@ type Sink interface {
 	// Pending reports the messages and bytes queued for the endpoint and
 	// not yet written; least-loaded routing ranks on it.
 	Pending() (msgs, bytes int)
+	// Stream queues a stream event (open, data, credit, close) for the
+	// endpoint, under the same rules as Deliver. Stream data is bounded by
+	// the credit the endpoint granted, not by the pending limit's policy.
+	Stream(f *StreamFrame) bool
 }
 
 // EndpointInfo is what an endpoint says about itself at connect.
@@ -44,8 +49,13 @@ type Endpoint struct {
 
 	// Scoped subscription lists in SID order, replaced whole under
 	// Broker.mu and read without locks by routing.
-	inbox  atomic.Pointer[[]*Subscription]
-	groupS atomic.Pointer[[]*Subscription]
+	inbox   atomic.Pointer[[]*Subscription]
+	groupS  atomic.Pointer[[]*Subscription]
+	streamS atomic.Pointer[[]*Subscription]
+
+	smu        sync.Mutex             // guards streams, nextStream
+	streams    map[uint64]*streamSide // by this endpoint's stream ID
+	nextStream uint64                 // last even ID given to a stream opened to this endpoint
 }
 
 // ID returns the endpoint's unique address.
@@ -128,8 +138,10 @@ func (b *Broker) Disconnect(ep *Endpoint) {
 	}
 	ep.inbox.Store(nil)
 	ep.groupS.Store(nil)
+	ep.streamS.Store(nil)
 	b.mu.Unlock()
 	b.failover.endpointGone(ep)
+	b.streamsGone(ep)
 	b.cfg.Logger.Debug("endpoint disconnected", "id", ep.id)
 }
 

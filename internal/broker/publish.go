@@ -176,8 +176,11 @@ func (b *Broker) unicast(m *Message, id []byte, se *selEntry) (int, error) {
 // matching subj, or nil.
 func scopedSub(ep *Endpoint, scope Scope, subj []byte) *Subscription {
 	list := ep.inbox.Load()
-	if scope == ScopeGroup {
+	switch scope {
+	case ScopeGroup:
 		list = ep.groupS.Load()
+	case ScopeStream:
+		list = ep.streamS.Load()
 	}
 	if list == nil {
 		return nil

@@ -15,9 +15,10 @@ type Scope = wire.Scope
 
 // Subscription scopes.
 const (
-	ScopeTopic = wire.ScopeTopic // plain publishes
-	ScopeInbox = wire.ScopeInbox // sends targeted at this endpoint
-	ScopeGroup = wire.ScopeGroup // sends to multicast groups it joined
+	ScopeTopic  = wire.ScopeTopic  // plain publishes
+	ScopeInbox  = wire.ScopeInbox  // sends targeted at this endpoint
+	ScopeGroup  = wire.ScopeGroup  // sends to multicast groups it joined
+	ScopeStream = wire.ScopeStream // streams and channels opened to it
 )
 
 // Subscription is an endpoint's interest in a subject pattern.
@@ -165,7 +166,7 @@ func (b *Broker) removeSubLocked(s *Subscription) {
 // setScopedLocked rebuilds ep's inbox and group scope lists from ep.subs,
 // in SID order.
 func (b *Broker) setScopedLocked(ep *Endpoint) {
-	var inbox, group []*Subscription
+	var inbox, group, streams []*Subscription
 	for _, s := range ep.subs {
 		if s.scope&ScopeInbox != 0 {
 			inbox = append(inbox, s)
@@ -173,12 +174,17 @@ func (b *Broker) setScopedLocked(ep *Endpoint) {
 		if s.scope&ScopeGroup != 0 {
 			group = append(group, s)
 		}
+		if s.scope&ScopeStream != 0 {
+			streams = append(streams, s)
+		}
 	}
 	bySID := func(a, b *Subscription) int { return cmpUint(a.sid, b.sid) }
 	slices.SortFunc(inbox, bySID)
 	slices.SortFunc(group, bySID)
+	slices.SortFunc(streams, bySID)
 	ep.inbox.Store(&inbox)
 	ep.groupS.Store(&group)
+	ep.streamS.Store(&streams)
 }
 
 func cmpUint(a, b uint64) int {

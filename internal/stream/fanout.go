@@ -80,22 +80,23 @@ func (f *Fanout) Send(size int) error { return f.send.Take(size) }
 func (f *Fanout) Blocked(size int) bool { return !f.send.Fits(size) }
 
 // Laggard returns the leg holding the sender back: the one with the
-// smallest grant, when some other leg has granted more. ok is false when
-// all legs have granted the same.
+// smallest grant in the unit the sender has run out of (messages, else
+// bytes), when some other leg has granted more. Ties go to the lowest leg.
 func (f *Fanout) Laggard() (leg uint64, ok bool) {
 	if len(f.legs) < 2 {
 		return 0, false
 	}
-	m := f.min()
-	var low uint64
-	found, ahead := false, false
+	byMsgs := f.send.Room().Msgs == 0
+	minV, maxV := ^uint64(0), uint64(0)
 	for id, g := range f.legs {
-		switch {
-		case (g.Msgs == m.Msgs || g.Bytes == m.Bytes) && !found:
-			low, found = id, true
-		case g.Msgs > m.Msgs && g.Bytes > m.Bytes:
-			ahead = true
+		v := g.Bytes
+		if byMsgs {
+			v = g.Msgs
 		}
+		if v < minV || v == minV && id < leg {
+			minV, leg = v, id
+		}
+		maxV = max(maxV, v)
 	}
-	return low, found && ahead
+	return leg, maxV > minV
 }

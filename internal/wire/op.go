@@ -85,10 +85,11 @@ type Scope uint8
 
 // Subscription scopes.
 const (
-	ScopeTopic Scope = 1 << iota // plain publishes on the subject
-	ScopeInbox                   // sends targeted at this endpoint: unicast, broadcast, selector multicast, anycast
-	ScopeGroup                   // sends to multicast groups the endpoint joined
-	scopeAll   = ScopeTopic | ScopeInbox | ScopeGroup
+	ScopeTopic  Scope = 1 << iota // plain publishes on the subject
+	ScopeInbox                    // sends targeted at this endpoint: unicast, broadcast, selector multicast, anycast
+	ScopeGroup                    // sends to multicast groups the endpoint joined
+	ScopeStream                   // streams and channels opened to this endpoint or subject
+	scopeAll    = ScopeTopic | ScopeInbox | ScopeGroup | ScopeStream
 )
 
 // Normalize returns ScopeTopic for the zero value and s otherwise.
