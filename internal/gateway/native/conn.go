@@ -39,9 +39,10 @@ type conn struct {
 
 	// Decoding scratch, owned by the read loop, kept here so the message
 	// path does not allocate.
-	pub wire.Pub
-	sub wire.Sub
-	msg broker.Message
+	pub   wire.Pub
+	sub   wire.Sub
+	sdata wire.StreamData
+	msg   broker.Message
 }
 
 func newConn(g *Gateway, nc net.Conn) *conn {

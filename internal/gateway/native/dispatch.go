@@ -32,6 +32,8 @@ func (c *conn) dispatch(op wire.Op, body []byte) error {
 		return c.handleMembership(op, body)
 	case wire.OpQuery:
 		return c.handleQuery(body)
+	case wire.OpStreamOpen, wire.OpStreamData, wire.OpStreamCredit, wire.OpStreamClose:
+		return c.handleStream(op, body)
 	case wire.OpPing:
 		if len(body) != 0 {
 			return fmt.Errorf("PING: %w: body of %d bytes", wire.ErrMalformed, len(body))
