@@ -31,7 +31,7 @@ var errStale = errors.New("ferry: server stopped answering PING")
 type Conn struct {
 	// Goroutines: run (reads frames, reconnects), flusher (writes), events
 	// (user callbacks), one per subscription (delivery), and a timer for
-	// keep-alive pings. Lock order: mu, then w.mu.
+	// keep-alive pings. Lock order: metaMu, then mu, then w.mu.
 	opts options
 	url  string // canonical ferry://host:port
 	addr string // host:port to dial
@@ -53,6 +53,12 @@ type Conn struct {
 	refMu sync.Mutex // guards refs
 	refs  map[uint64]chan refResult
 
+	groups map[string]struct{} // multicast groups joined; guarded by mu, re-joined on reconnect
+
+	metaMu  sync.Mutex   // guards meta and metaGen; taken before mu
+	meta    endpointMeta // region, labels and location as last set; a reconnect's CONNECT carries them
+	metaGen uint64       // bumped by every change of meta
+
 	pingTimer *time.Timer // keep-alive; guarded by w.mu
 
 	nextSID  atomic.Uint64
@@ -62,9 +68,11 @@ type Conn struct {
 	stale    atomic.Bool  // pingTick closed the socket for missing PONGs
 }
 
-// refResult answers a frame sent with a Ref: OK's count, or an error.
+// refResult answers a frame sent with a Ref: OK's count, RESULT's body,
+// or an error.
 type refResult struct {
 	count uint64
+	body  []byte
 	err   error
 }
 
@@ -103,8 +111,10 @@ func Connect(url string, opts ...Option) (*Conn, error) {
 		w:   newWriter(o.reconnectBuf),
 		ev:  newEvents(),
 		ctx: ctx, cancel: cancel, flusherDone: make(chan struct{}),
-		subs: map[uint64]*Subscription{},
-		refs: map[uint64]chan refResult{},
+		subs:   map[uint64]*Subscription{},
+		refs:   map[uint64]chan refResult{},
+		groups: map[string]struct{}{},
+		meta:   metaFromOptions(&o),
 	}
 	c.w.nc = s.nc
 	c.w.setLimits(&s.info)

@@ -33,10 +33,37 @@
 // The error and state handlers run on a goroutine of their own, one call at
 // a time, so they may call back into the Conn.
 //
+// # Routing
+//
+// A Msg's Target says who may receive it: the zero Target publishes to
+// the subscribers of the subject; ToEndpoint, Broadcast, Multicast (a
+// joined group), MulticastWhere (a label selector) and Anycast (one
+// candidate chosen by a Policy: Nearest, LeastLoaded, RoundRobin, Random,
+// Hash) target endpoints. A subscription's scope says which sends it takes:
+// Subscribe is topic scope (plain publishes), Handle inbox scope (targeted
+// at this endpoint), HandleGroup group scope (multicast groups joined with
+// Join), Respond topic and inbox; WithScope overrides it.
+//
+//	nc.SendMsg(ctx, &ferry.Msg{Subject: "cmd.reboot", Target: ferry.MulticastWhere("type=camera,subnet=10.0.1.0/24")})
+//	r, err := nc.RequestMsg(ctx, &ferry.Msg{Subject: "content.get", Target: ferry.Anycast(ferry.Nearest).Where("type=edge")})
+//
+// Endpoints are routed on their labels, region and location (WithLabels,
+// WithRegion, WithLocation at Connect; SetLabels, SetRegion, SetLocation
+// later). Endpoints, Groups and Explain ask the broker what it knows and
+// how it would route a send.
+//
+// Receivers that will not answer a request decline it (Msg.Decline; a
+// Respond handler returning nil), so that RequestMany completes as soon as
+// every receiver reached has answered or declined, and an anycast request
+// moves to the next candidate at once. SendAck asks the receiving library
+// to acknowledge once its handler returned. Replies and acknowledgements
+// carry the answering endpoint in From.
+//
 // # Reconnecting
 //
 // When the connection is lost the Conn redials with exponential backoff and
-// jitter, asking for the same endpoint ID, so unicast addresses survive.
+// jitter, asking for the same endpoint ID, so unicast addresses survive,
+// with its current labels, region and location; it re-joins its groups.
 // Meanwhile Publish buffers up to WithReconnectBuffer bytes, Subscribe and
 // Unsubscribe take effect locally, and calls that need the server's answer
 // (Send, Request, Flush) fail with ErrDisconnected, as do those waiting when

@@ -26,6 +26,8 @@ var (
 	ErrBadURL          = errors.New("ferry: bad server URL")
 	ErrNoReplyAddress  = errors.New("ferry: message has no reply address")
 	ErrBadSubscription = errors.New("ferry: invalid subscription")
+	ErrNotMember       = errors.New("ferry: not a group member")
+	ErrInvalidMeta     = errors.New("ferry: invalid endpoint metadata")
 )
 
 // ServerError is an error the broker reported in an ERR frame. It matches
@@ -57,4 +59,6 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeInvalidTarget:   ErrInvalidTarget,
 	wire.CodeNotSupported:    ErrNotSupported,
 	wire.CodeProtocol:        ErrProtocol,
+	wire.CodeNotMember:       ErrNotMember,
+	wire.CodeInvalidMeta:     ErrInvalidMeta,
 }

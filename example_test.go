@@ -360,3 +360,177 @@ func ExampleWithStateHandler() {
 	fmt.Println(<-states)
 	// Output: closed
 }
+
+// mustConnect connects to an example's server or exits.
+func mustConnect(url string, opts ...ferry.Option) *ferry.Conn {
+	nc, err := ferry.Connect(url, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return nc
+}
+
+// Multicast to a joined group: IPTV. Members receive group messages on
+// their group-scope subscriptions (HandleGroup).
+func ExampleConn_Join() {
+	s := startServer()
+	defer s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	tv := mustConnect(s.URL(), ferry.WithID("tv-1"))
+	defer tv.Close()
+	got := make(chan *ferry.Msg, 1)
+	tv.HandleGroup(">", func(m *ferry.Msg) { got <- m })
+	if err := tv.Join(ctx, "channel.7"); err != nil {
+		log.Fatal(err)
+	}
+
+	headend := mustConnect(s.URL())
+	defer headend.Close()
+	n, err := headend.SendMsg(ctx, &ferry.Msg{Subject: "video.frame", Data: []byte("frame 1"), Target: ferry.Multicast("channel.7")})
+	fmt.Println("reached", n, err)
+	m := <-got
+	fmt.Printf("%s: %s on %s (%v)\n", tv.ID(), m.Data, m.Subject, m.Mode)
+
+	tv.Leave(ctx, "channel.7")
+	_, err = headend.SendMsg(ctx, &ferry.Msg{Subject: "video.frame", Target: ferry.Multicast("channel.7")})
+	fmt.Println(errors.Is(err, ferry.ErrNoResponders))
+	// Output:
+	// reached 1 <nil>
+	// tv-1: frame 1 on video.frame (multicast)
+	// true
+}
+
+// Multicast by selector: every endpoint whose ip label is inside a subnet.
+func ExampleMulticastWhere() {
+	s := startServer()
+	defer s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	got := make(chan string, 3)
+	for id, ip := range map[string]string{"cam-1": "10.0.1.17", "cam-2": "10.0.1.18", "cam-3": "10.0.2.5"} {
+		nc := mustConnect(s.URL(), ferry.WithID(id), ferry.WithLabels("type", "camera", "ip", ip))
+		defer nc.Close()
+		nc.Handle("cmd.>", func(m *ferry.Msg) { got <- nc.ID() })
+	}
+	admin := mustConnect(s.URL())
+	defer admin.Close()
+	n, err := admin.SendMsg(ctx, &ferry.Msg{Subject: "cmd.reboot", Target: ferry.MulticastWhere("type=camera,subnet=10.0.1.0/24")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids := []string{<-got, <-got}
+	sort.Strings(ids)
+	fmt.Println(n, ids)
+	// Output: 2 [cam-1 cam-2]
+}
+
+// Scatter-gather over a broadcast: ARP. The hosts that do not have the
+// address decline (their Respond handler returns nil), so RequestMany ends
+// as soon as everyone has spoken instead of waiting for a timeout.
+func ExampleConn_RequestMany() {
+	s := startServer()
+	defer s.Shutdown()
+	for i := 1; i <= 3; i++ {
+		ip := fmt.Sprintf("10.0.0.%d", i)
+		host := mustConnect(s.URL(), ferry.WithID(fmt.Sprintf("host-%d", i)), ferry.WithLabels("ip", ip))
+		defer host.Close()
+		host.Respond("arp.who-has", func(m *ferry.Msg) []byte {
+			if string(m.Data) != ip {
+				return nil // decline
+			}
+			return []byte(ip + " is at " + host.ID())
+		})
+	}
+	asker := mustConnect(s.URL())
+	defer asker.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g, err := asker.RequestMany(ctx, &ferry.Msg{Subject: "arp.who-has", Data: []byte("10.0.0.2"), Target: ferry.Broadcast()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range g.Replies {
+		fmt.Printf("%s (from %s)\n", r.Data, r.From)
+	}
+	fmt.Printf("reached %d, declined %d, complete %v\n", g.Reached, g.Declined, g.Complete)
+	// Output:
+	// 10.0.0.2 is at host-2 (from host-2)
+	// reached 3, declined 2, complete true
+}
+
+// Anycast to the nearest candidate: a CDN. The request goes to the edge
+// closest to the requester's location; the reply's From names it.
+func ExampleAnycast() {
+	s := startServer()
+	defer s.Shutdown()
+	for _, e := range []struct {
+		id       string
+		lat, lon float64
+	}{{"edge-fra", 50.11, 8.68}, {"edge-iad", 38.95, -77.45}, {"edge-sin", 1.35, 103.82}} {
+		nc := mustConnect(s.URL(), ferry.WithID(e.id), ferry.WithLabels("type", "edge"), ferry.WithLocation(e.lat, e.lon))
+		defer nc.Close()
+		nc.Respond("content.get", func(m *ferry.Msg) []byte { return []byte("content of " + string(m.Data)) })
+	}
+	paris := mustConnect(s.URL(), ferry.WithLocation(48.86, 2.35))
+	defer paris.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r, err := paris.RequestMsg(ctx, &ferry.Msg{
+		Subject: "content.get",
+		Data:    []byte("/index.html"),
+		Target:  ferry.Anycast(ferry.Nearest).Where("type=edge"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s, served by %s\n", r.Data, r.From)
+
+	// Explain shows the decision without sending anything.
+	ex, err := paris.Explain(ctx, "content.get", ferry.Anycast(ferry.Nearest).Where("type=edge"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ex.Chosen, ex.Reason)
+	// Output:
+	// content of /index.html, served by edge-fra
+	// [edge-fra] nearest: edge-fra is 478 km away, the closest candidate with a location
+}
+
+// Labels can change at run time; routing uses them from the next message.
+func ExampleConn_SetLabels() {
+	s := startServer()
+	defer s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	cam := mustConnect(s.URL(), ferry.WithID("cam-9"), ferry.WithLabels("type", "camera"))
+	defer cam.Close()
+	cam.Handle("cmd.>", func(*ferry.Msg) {})
+	admin := mustConnect(s.URL())
+	defer admin.Close()
+	toMaintenance := &ferry.Msg{Subject: "cmd.update", Target: ferry.MulticastWhere("type=camera,mode=maintenance")}
+
+	_, err := admin.SendMsg(ctx, toMaintenance)
+	fmt.Println("before:", errors.Is(err, ferry.ErrNoResponders))
+
+	if err := cam.SetLabels(ctx, "type", "camera", "mode", "maintenance"); err != nil {
+		log.Fatal(err)
+	}
+	n, err := admin.SendMsg(ctx, toMaintenance)
+	fmt.Println("after:", n, err)
+
+	eps, err := admin.Endpoints(ctx, "mode=maintenance")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ep := range eps {
+		fmt.Println(ep.ID, ep.Labels)
+	}
+	// Output:
+	// before: true
+	// after: 1 <nil>
+	// cam-9 map[mode:maintenance type:camera]
+}

@@ -30,6 +30,8 @@ type fakeServer struct {
 	unsubs     []uint64
 	pongs      int
 	groupNext  int
+	metas      []wire.Meta       // META frames received, in order
+	members    []wire.Membership // JOIN and LEAVE frames received, in order
 
 	// refuse, when set, may refuse a CONNECT with an ERR frame.
 	refuse func(cn *wire.Connect) *wire.Err
@@ -37,6 +39,9 @@ type fakeServer struct {
 	onPub func(fc *fakeConn, p *wire.Pub) bool
 	// onSub, when set, may refuse a SUB with an ERR frame.
 	onSub func(s *wire.Sub) *wire.Err
+	// onQuery, when set, answers a QUERY with a RESULT body or an ERR;
+	// without it the answer is "[]".
+	onQuery func(q *wire.Query) ([]byte, *wire.Err)
 	// ignorePing makes the server stop answering PINGs.
 	ignorePing bool
 	// ignoreSub makes the server take SUBs without answering their Ref.
@@ -237,6 +242,34 @@ func (s *fakeServer) handle(fc *fakeConn, f wire.Frame) {
 			s.pongs++
 			s.mu.Unlock()
 		}
+	case *wire.Meta:
+		s.mu.Lock()
+		s.metas = append(s.metas, *f)
+		s.mu.Unlock()
+		if f.Ref != 0 {
+			fc.send(&wire.Ok{Ref: f.Ref})
+		}
+	case *wire.Membership:
+		s.mu.Lock()
+		s.members = append(s.members, *f)
+		s.mu.Unlock()
+		if f.Ref != 0 {
+			fc.send(&wire.Ok{Ref: f.Ref})
+		}
+	case *wire.Query:
+		s.mu.Lock()
+		hook := s.onQuery
+		s.mu.Unlock()
+		body, refusal := []byte("[]"), (*wire.Err)(nil)
+		if hook != nil {
+			body, refusal = hook(f)
+		}
+		if refusal != nil {
+			refusal.Ref = f.Ref
+			fc.send(refusal)
+			return
+		}
+		fc.send(&wire.Result{Ref: f.Ref, Body: body})
 	default:
 		s.t.Errorf("fake server: unexpected %T", f)
 	}

@@ -1,5 +1,7 @@
 package ferry
 
+import "sync/atomic"
+
 // HeaderField is one message header.
 type HeaderField struct{ Key, Value string }
 
@@ -85,11 +87,12 @@ type Msg struct {
 	Target  Target // who may receive it when sent; zero means subscribers of Subject
 
 	// Set on received messages.
-	From string        // sender's endpoint ID
+	From string        // sender's endpoint ID; on a reply, the endpoint that answered
 	Mode Mode          // how it was routed here
 	Sub  *Subscription // the subscription it arrived on
 
-	conn *Conn
+	conn     *Conn
+	answered atomic.Bool // Respond, RespondMsg or Decline sent a reply to m
 }
 
 // Respond publishes data to m's reply address. It returns ErrNoReplyAddress
@@ -109,5 +112,9 @@ func (m *Msg) RespondMsg(r *Msg) error {
 	}
 	r.Subject = m.Reply
 	r.Target = Target{}
-	return m.conn.PublishMsg(r)
+	if err := m.conn.PublishMsg(r); err != nil {
+		return err
+	}
+	m.answered.Store(true)
+	return nil
 }

@@ -3,8 +3,6 @@ package ferry
 import (
 	"context"
 	"fmt"
-
-	"github.com/ferrymq/ferry/internal/wire"
 )
 
 // Publish sends data to the subscribers of subject. It does not wait for the
@@ -32,16 +30,9 @@ func (c *Conn) publish(ref uint64, subject, reply string, t Target, h Header, da
 	if err := checkSubject(subject, false); err != nil {
 		return fmt.Errorf("ferry: publish: %w", err)
 	}
-	var wt wire.Target
-	switch t.mode {
-	case ModePublish:
-	case ModeUnicast:
-		if t.to == "" {
-			return fmt.Errorf("%w: empty endpoint ID", ErrInvalidTarget)
-		}
-		wt = wire.Target{Mode: wire.ModeUnicast, To: []byte(t.to)}
-	default:
-		return fmt.Errorf("%w: %v", ErrInvalidTarget, t.mode)
+	wt, err := wireTarget(&t)
+	if err != nil {
+		return err
 	}
 	return c.w.appendPub(ref, subject, reply, &wt, h, data)
 }

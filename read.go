@@ -32,6 +32,12 @@ func (c *Conn) readLoop(s *session) error {
 				return fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
 			c.resolveRef(ok.Ref, refResult{count: ok.Count})
+		case wire.OpResult:
+			var res wire.Result
+			if err := res.Decode(body); err != nil {
+				return fmt.Errorf("%w: %w", ErrProtocol, err)
+			}
+			c.resolveRef(res.Ref, refResult{body: bytes.Clone(res.Body)})
 		case wire.OpErr:
 			if err := c.serverErr(body); err != nil {
 				return err

@@ -3,6 +3,7 @@ package ferry
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -69,9 +70,10 @@ func (c *Conn) reconnect() *session {
 		}
 		wait = min(2*wait, c.opts.reconnectMax)
 		var s *session
-		s, err = dial(c.ctx, c.addr, &c.opts, c.id)
+		o, gen := c.dialOptions()
+		s, err = dial(c.ctx, c.addr, &o, c.id)
 		if err == nil {
-			if !c.resume(s) {
+			if !c.resume(s, gen) {
 				s.nc.Close()
 				return nil
 			}
@@ -125,10 +127,14 @@ func (c *Conn) sleep(d time.Duration) bool {
 	}
 }
 
-// resume installs a new session: it queues SUB for every live subscription
-// (same SIDs) ahead of the publishes buffered while disconnected, and lets
-// the flusher write. It reports false when the Conn was closed meanwhile.
-func (c *Conn) resume(s *session) bool {
+// resume installs a new session: it queues META when the endpoint metadata
+// changed since the CONNECT was built (gen), SUB for every live
+// subscription (same SIDs) and JOIN for every joined group, ahead of the
+// publishes buffered while disconnected, and lets the flusher write. It
+// reports false when the Conn was closed meanwhile.
+func (c *Conn) resume(s *session, gen uint64) bool {
+	c.metaMu.Lock()
+	defer c.metaMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.w.mu.Lock()
@@ -142,8 +148,14 @@ func (c *Conn) resume(s *session) bool {
 	}
 	slices.Sort(sids)
 	buf := make([]byte, 0, len(c.w.buf)+64*len(sids))
+	if c.metaGen != gen {
+		buf = c.meta.frame(0).Append(buf)
+	}
 	for _, sid := range sids {
 		buf = c.subs[sid].subFrame(0).Append(buf)
+	}
+	for _, g := range slices.Sorted(maps.Keys(c.groups)) {
+		buf = (&wire.Membership{Op: wire.OpJoin, Group: g}).Append(buf)
 	}
 	c.w.buf = append(buf, c.w.buf...)
 	c.w.state, c.w.nc = stateUp, s.nc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +14,9 @@ import (
 
 // requests routes replies to waiting Request calls. One wildcard
 // subscription per Conn, on _INBOX.<endpoint ID>.*, is created by the first
-// Request; each request listens on its own _INBOX.<endpoint ID>.<n>.
+// Request; each request listens on its own _INBOX.<endpoint ID>.<n>, and
+// its replies (several for RequestMany, declines, status messages) are
+// queued in its mailbox.
 type requests struct {
 	subMu  sync.Mutex // guards sub and prefix; held while creating sub
 	sub    *Subscription
@@ -21,7 +24,33 @@ type requests struct {
 
 	mu      sync.Mutex // guards next and waiting
 	next    uint64
-	waiting map[uint64]chan *Msg
+	waiting map[uint64]*mailbox
+}
+
+// mailbox queues the replies to one request; it never blocks the reply
+// subscription.
+type mailbox struct {
+	mu   sync.Mutex // guards msgs
+	msgs []*Msg
+	kick chan struct{} // capacity 1: there are messages to take
+}
+
+func (b *mailbox) put(m *Msg) {
+	b.mu.Lock()
+	b.msgs = append(b.msgs, m)
+	b.mu.Unlock()
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (b *mailbox) take() []*Msg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ms := b.msgs
+	b.msgs = nil
+	return ms
 }
 
 // Request publishes data on subject with a reply address and waits for the
@@ -30,47 +59,171 @@ type requests struct {
 // Without a deadline on ctx it waits until ctx is canceled. While
 // disconnected, or when the connection is lost before the server accepted
 // the request, it fails with ErrDisconnected.
+//
+// Declines (Msg.Decline, or a Respond handler returning nil) are not
+// returned: they are counted, and when every receiver the server reached
+// declined, Request returns ErrNoResponders without waiting for ctx. The
+// server's Ferry-Status: no-responders (an anycast whose candidates all
+// failed) is ErrNoResponders too. The reply's From is the endpoint that
+// answered.
 func (c *Conn) Request(ctx context.Context, subject string, data []byte) (*Msg, error) {
 	return c.RequestMsg(ctx, &Msg{Subject: subject, Data: data})
 }
 
-// RequestMsg sends m as a request to m.Target and waits for the first reply.
-// m.Reply is ignored: the reply address is the Conn's own.
+// RequestMsg sends m as a request to m.Target and waits for the first reply,
+// as Request does. m.Reply is ignored: the reply address is the Conn's own.
+//
+// An anycast request (Anycast) reaches one receiver at a time: when it
+// declines, disconnects, or misses the target's AttemptTimeout, the server
+// hands the request to the next-ranked candidate (at most 3 attempts), so a
+// decline does not end the wait; the server's no-responders status does.
+// When the only candidate declines (the server does not fail over a
+// request with a single candidate), RequestMsg asks the server (Explain)
+// how many candidates there are and returns ErrNoResponders.
 func (c *Conn) RequestMsg(ctx context.Context, m *Msg) (*Msg, error) {
 	if m == nil {
 		return nil, fmt.Errorf("ferry: request: nil message")
 	}
+	return c.request(ctx, m, m.Header)
+}
+
+// request is RequestMsg with the headers to send.
+func (c *Conn) request(ctx context.Context, m *Msg, h Header) (*Msg, error) {
+	k, err := c.startCall(m, h)
+	if err != nil {
+		return nil, err
+	}
+	defer k.end()
+	fail := func(err error) (*Msg, error) { return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, err) }
+	for {
+		select {
+		case <-k.box.kick:
+			for _, r := range k.box.take() {
+				switch r.Status() {
+				case StatusNoResponders:
+					return fail(ErrNoResponders)
+				case StatusDeclined:
+					k.declined++
+				default:
+					return r, nil
+				}
+			}
+			if k.exhausted() {
+				return fail(ErrNoResponders)
+			}
+			k.checkDeclines(ctx)
+		case res := <-k.answer:
+			k.answer = nil
+			if err := k.accepted(res); err != nil {
+				return fail(err)
+			}
+			if k.exhausted() {
+				return fail(ErrNoResponders)
+			}
+		case n := <-k.candidates:
+			if k.tooFewCandidates(n) {
+				return fail(ErrNoResponders)
+			}
+			k.checkDeclines(ctx)
+		case <-ctx.Done():
+			return fail(ctxErr(ctx))
+		}
+	}
+}
+
+// call is one request in flight: the server's answer to its PUB, its
+// replies, and what was counted so far.
+type call struct {
+	c      *Conn
+	m      *Msg
+	ref    uint64
+	token  uint64
+	answer chan refResult // nil once the OK or ERR arrived
+	box    *mailbox
+
+	reached  int // receivers the server delivered to; -1 until the OK
+	declined int
+
+	// For anycast: the number of candidates Explain found, asked for after
+	// a decline (see checkDeclines).
+	candidates chan int
+	asking     bool
+	asked      int // declines when Explain was last asked
+}
+
+// startCall publishes m as a request with headers h and a fresh reply
+// address.
+func (c *Conn) startCall(m *Msg, h Header) (*call, error) {
 	prefix, err := c.req.ensure(c)
 	if err != nil {
 		return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, err)
 	}
-	token, replies := c.req.add()
-	defer c.req.remove(token)
+	token, box := c.req.add()
 	ref := c.nextRef.Add(1)
 	answer := c.addRef(ref)
 	reply := prefix + strconv.FormatUint(token, 10)
-	if err := c.publish(ref, m.Subject, reply, m.Target, m.Header, m.Data); err != nil {
+	if err := c.publish(ref, m.Subject, reply, m.Target, h, m.Data); err != nil {
 		c.dropRef(ref)
+		c.req.remove(token)
 		return nil, err
 	}
-	for {
-		select {
-		case r := <-replies:
-			c.dropRef(ref) // the reply may overtake the server's OK
-			return r, nil
-		case res := <-answer:
-			answer = nil
-			switch {
-			case res.err != nil:
-				return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, res.err)
-			case res.count == 0:
-				return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, ErrNoResponders)
-			}
-		case <-ctx.Done():
-			c.dropRef(ref)
-			return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, ctxErr(ctx))
-		}
+	return &call{c: c, m: m, ref: ref, token: token, answer: answer, box: box, reached: -1, candidates: make(chan int, 1)}, nil
+}
+
+// end forgets the call; later replies and a late OK are dropped.
+func (k *call) end() {
+	k.c.dropRef(k.ref) // the replies may overtake the server's OK
+	k.c.req.remove(k.token)
+}
+
+// accepted records the server's answer to the PUB.
+func (k *call) accepted(res refResult) error {
+	switch {
+	case res.err != nil:
+		return res.err
+	case res.count == 0:
+		return ErrNoResponders
 	}
+	k.reached = int(min(res.count, 1<<31-1))
+	return nil
+}
+
+func (k *call) anycast() bool { return k.m.Target.mode == ModeAnycast }
+
+// exhausted reports whether every receiver reached declined. An anycast
+// is decided by the server's failover instead (see tooFewCandidates).
+func (k *call) exhausted() bool {
+	return !k.anycast() && k.reached > 0 && k.declined >= k.reached
+}
+
+// checkDeclines asks the server, after an anycast decline, how many
+// candidates the request has: the server fails over only requests with
+// more than one, and then reports no-responders itself when they run out.
+func (k *call) checkDeclines(ctx context.Context) {
+	if !k.anycast() || k.declined == 0 || k.asking || k.asked == k.declined {
+		return
+	}
+	k.asking, k.asked = true, k.declined
+	subject, target := k.m.Subject, k.m.Target // the caller may reuse m once the call returns
+	go func() {
+		n := -1
+		if ex, err := k.c.Explain(ctx, subject, target); err == nil {
+			n = 0
+			for _, cd := range ex.Candidates {
+				if cd.Matched && cd.Subscribed {
+					n++
+				}
+			}
+		}
+		k.candidates <- n
+	}()
+}
+
+// tooFewCandidates takes Explain's count: when every candidate declined,
+// nobody is left to fail over to.
+func (k *call) tooFewCandidates(n int) bool {
+	k.asking = false
+	return n >= 0 && n <= k.declined
 }
 
 // ensure creates the reply subscription once and returns the reply prefix.
@@ -92,17 +245,17 @@ func (r *requests) ensure(c *Conn) (string, error) {
 	return prefix, nil
 }
 
-// add registers a new request and returns its token and reply channel.
-func (r *requests) add() (uint64, chan *Msg) {
-	ch := make(chan *Msg, 1)
+// add registers a new request and returns its token and mailbox.
+func (r *requests) add() (uint64, *mailbox) {
+	b := &mailbox{kick: make(chan struct{}, 1)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.waiting == nil {
-		r.waiting = map[uint64]chan *Msg{}
+		r.waiting = map[uint64]*mailbox{}
 	}
 	r.next++
-	r.waiting[r.next] = ch
-	return r.next, ch
+	r.waiting[r.next] = b
+	return r.next, b
 }
 
 func (r *requests) remove(token uint64) {
@@ -111,27 +264,30 @@ func (r *requests) remove(token uint64) {
 	r.mu.Unlock()
 }
 
-// deliver hands a reply to its request; later replies to the same request
-// and replies nobody waits for are dropped.
+// deliver hands a reply to its request; replies nobody waits for are
+// dropped.
 func (r *requests) deliver(prefix string, m *Msg) {
 	token, err := strconv.ParseUint(strings.TrimPrefix(m.Subject, prefix), 10, 64)
 	if err != nil {
 		return
 	}
 	r.mu.Lock()
-	ch := r.waiting[token]
-	delete(r.waiting, token)
+	b := r.waiting[token]
 	r.mu.Unlock()
-	if ch != nil {
+	if b != nil {
 		m.Sub = nil // the reply subscription is the Conn's own
-		ch <- m
+		b.put(m)
 	}
 }
 
 // Respond answers requests on subjects matching pattern, in topic and inbox
-// scope, with fn's return value. A nil return sends no reply; messages
-// without a reply address are passed to fn and not answered. Combine with
-// InGroup to share the requests among several responders.
+// scope, with fn's return value. When fn returns nil for a request, Respond
+// declines it (Msg.Decline: an empty reply with Ferry-Status: declined), so
+// that a scatter-gather (RequestMany) completes without waiting and an
+// anycast request goes to the next candidate at once; fn may also answer
+// or decline itself with m.Respond, m.RespondMsg or m.Decline and return
+// nil. Messages without a reply address are passed to fn and not answered.
+// Combine with InGroup to share the requests among several responders.
 func (c *Conn) Respond(pattern string, fn func(*Msg) []byte, opts ...SubOption) (*Subscription, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrBadSubscription)
@@ -139,11 +295,47 @@ func (c *Conn) Respond(pattern string, fn func(*Msg) []byte, opts ...SubOption) 
 	so := buildSubOptions(opts, wire.ScopeTopic|wire.ScopeInbox)
 	return c.subscribe(pattern, so, func(m *Msg) {
 		out := fn(m)
-		if out == nil || m.Reply == "" {
+		if m.Reply == "" {
 			return
 		}
-		if err := m.Respond(out); err != nil && !errors.Is(err, ErrClosed) {
+		var err error
+		switch {
+		case out != nil:
+			err = m.Respond(out)
+		case !m.answered.Load():
+			err = m.Decline()
+		}
+		if err != nil && !errors.Is(err, ErrClosed) {
 			c.reportErr(fmt.Errorf("ferry: respond on %q: %w", m.Subject, err))
 		}
 	}, nil)
+}
+
+// SendAck sends m to m.Target as a request asking for an acknowledgement
+// (header Ferry-Ack: required) and waits until a receiver has handled it.
+// It returns the ID of the endpoint that handled m.
+//
+// The receiving client library acknowledges when the handler of any
+// subscription kind (Subscribe, Handle, HandleGroup; for SubscribeChan,
+// when m is handed to the channel) returns without having responded or
+// declined: it replies with Ferry-Status: ack. A reply with data counts as
+// handled too. With an anycast target, the server hands m to the next
+// candidate when the chosen one disconnects, declines, or misses
+// AttemptTimeout, so SendAck is at-least-once delivery to one of the
+// candidates. To a target with several receivers (a broadcast, say),
+// SendAck returns with the first acknowledgement. A Respond handler
+// returning nil declines rather than acknowledges; when every receiver
+// declined, SendAck returns ErrNoResponders. Other errors are those of
+// RequestMsg.
+func (c *Conn) SendAck(ctx context.Context, m *Msg) (from string, err error) {
+	if m == nil {
+		return "", fmt.Errorf("ferry: send: nil message")
+	}
+	h := slices.Clone(m.Header)
+	h.Set(ackHeader, ackRequired)
+	r, err := c.request(ctx, m, h)
+	if err != nil {
+		return "", err
+	}
+	return r.From, nil
 }

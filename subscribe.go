@@ -14,8 +14,10 @@ import (
 type SubOption func(*subOptions)
 
 type subOptions struct {
-	group string
-	scope uint8 // wire.Scope bits; zero means topic
+	group    string
+	scope    uint8 // wire.Scope bits; zero means topic
+	scopeSet bool  // WithScope was given: scope overrides the call's default
+	policy   uint8 // queue-group member choice (SUB policy byte)
 }
 
 // InGroup makes the subscription share messages with the other subscriptions
@@ -23,6 +25,7 @@ type subOptions struct {
 // (round-robin).
 func InGroup(name string) SubOption { return func(o *subOptions) { o.group = name } }
 
+// buildSubOptions applies opts; scope is the call's default scope.
 func buildSubOptions(opts []SubOption, scope wire.Scope) subOptions {
 	var so subOptions
 	for _, opt := range opts {
@@ -30,7 +33,9 @@ func buildSubOptions(opts []SubOption, scope wire.Scope) subOptions {
 			opt(&so)
 		}
 	}
-	so.scope = uint8(scope)
+	if !so.scopeSet || so.scope == 0 {
+		so.scope = uint8(scope)
+	}
 	return so
 }
 
@@ -68,8 +73,9 @@ func (c *Conn) QueueSubscribe(pattern, group string, fn func(*Msg)) (*Subscripti
 }
 
 // Handle calls fn for messages targeted at this endpoint (inbox scope:
-// unicast and, later, broadcast, multicast by selector and anycast) on
-// subjects matching pattern.
+// unicast, broadcast, multicast by selector and anycast) on subjects
+// matching pattern. An endpoint gets one copy of a targeted message: on its
+// first inbox subscription matching the subject.
 func (c *Conn) Handle(pattern string, fn func(*Msg), opts ...SubOption) (*Subscription, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrBadSubscription)
@@ -82,6 +88,9 @@ func (c *Conn) Handle(pattern string, fn func(*Msg), opts ...SubOption) (*Subscr
 func (c *Conn) subscribe(pattern string, so subOptions, fn func(*Msg), ch chan<- *Msg) (*Subscription, error) {
 	if err := checkSubject(pattern, true); err != nil {
 		return nil, fmt.Errorf("ferry: subscribe: %w", err)
+	}
+	if err := so.check(); err != nil {
+		return nil, err
 	}
 	s := c.newSubscription(pattern, so, fn, ch)
 	ref := c.nextRef.Add(1)
@@ -135,7 +144,7 @@ func (c *Conn) forget(s *Subscription) {
 func (c *Conn) newSubscription(pattern string, so subOptions, fn func(*Msg), ch chan<- *Msg) *Subscription {
 	s := &Subscription{
 		conn: c, sid: c.nextSID.Add(1), pattern: pattern, group: so.group,
-		scope: wire.Scope(so.scope), handler: fn, max: c.opts.subPending,
+		scope: wire.Scope(so.scope), policy: so.policy, handler: fn, max: c.opts.subPending,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	if ch != nil {
@@ -156,6 +165,7 @@ type Subscription struct {
 	pattern string
 	group   string
 	scope   wire.Scope
+	policy  uint8
 	handler func(*Msg)
 	max     int // most messages pending before drops
 
@@ -214,7 +224,7 @@ func (s *Subscription) Unsubscribe() error {
 }
 
 func (s *Subscription) subFrame(ref uint64) *wire.Sub {
-	return &wire.Sub{Ref: ref, SID: s.sid, Scope: s.scope, Pattern: []byte(s.pattern), Group: []byte(s.group)}
+	return &wire.Sub{Ref: ref, SID: s.sid, Scope: s.scope, Pattern: []byte(s.pattern), Group: []byte(s.group), Policy: s.policy}
 }
 
 // enqueue queues m for the handler, or drops it when the queue is full. It
@@ -275,6 +285,9 @@ func (s *Subscription) deliver() {
 			default:
 			}
 			s.handler(m)
+			if m.Reply != "" {
+				s.acknowledge(m)
+			}
 			batch[i] = nil
 			s.mu.Lock()
 			if !s.stopped {

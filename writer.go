@@ -137,6 +137,21 @@ func (w *writer) appendSub(s *wire.Sub) (sent bool, err error) {
 	return true, nil
 }
 
+// appendCtl queues a control frame (META, JOIN, LEAVE, QUERY). While
+// disconnected it queues nothing: with needConn it fails with
+// ErrDisconnected, else it reports sent == false (the state is restored on
+// reconnect).
+func (w *writer) appendCtl(f wire.Frame, needConn bool) (sent bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state != stateUp {
+		return false, w.usable(needConn)
+	}
+	w.buf = f.Append(w.buf)
+	w.wake()
+	return true, nil
+}
+
 // appendUnsub queues an UNSUB when connected.
 func (w *writer) appendUnsub(sid uint64) error {
 	w.mu.Lock()

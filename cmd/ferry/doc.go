@@ -18,11 +18,24 @@
 //	ferry send ENDPOINT SUBJECT DATA  deliver to one endpoint by its ID
 //	ferry listen [PATTERN]            print messages targeted at this endpoint
 //
-// sub, listen and reply print "ferry: subscribed to …", "ferry: listening on
-// … as ID" and "ferry: replying on … as ID" to stderr once the broker has
-// their subscription, so scripts and tests can wait for them.
+// Routing commands (the same client flags; selectors as in docs/selectors.md):
+//
+//	ferry broadcast SUBJECT DATA      every endpoint (--where SEL); --request gathers replies
+//	ferry multicast GROUP SUBJECT DATA
+//	ferry multicast --where SEL SUBJECT DATA
+//	                                  every member of a group, or of a selector
+//	ferry anycast SUBJECT DATA        one endpoint chosen by --policy (--request, --ack)
+//	ferry join GROUP [PATTERN]        join a group, print the messages sent to it
+//	ferry groups                      list groups and members
+//	ferry endpoints                   list endpoints (--where SEL)
+//	ferry route explain TARGET        show how a send would be routed
+//
+// sub, listen, reply and join print "ferry: subscribed to …", "ferry:
+// listening on … as ID", "ferry: replying on … as ID" and "ferry: joined
+// GROUP, listening on … as ID" to stderr once the broker has their
+// subscription, so scripts and tests can wait for them.
 //
 // Errors are printed as "ferry: message" on stderr. Exit status: 0 success,
 // 1 error, 2 usage error, 130 interrupted before the command could finish
-// (sub, listen, reply and serve exit 0 on SIGINT or SIGTERM).
+// (sub, listen, reply, join and serve exit 0 on SIGINT or SIGTERM).
 package main

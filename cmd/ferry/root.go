@@ -74,7 +74,9 @@ interrupted before a command could finish.`,
   ferry sub 'orders.>'
   ferry pub orders.eu.created '{"id":1}'
   ferry reply time.now 'twelve o'"'"'clock'
-  ferry req time.now ''`,
+  ferry req time.now ''
+  ferry multicast channel.7 video.frame f1
+  ferry anycast content.get /index.html --request --policy nearest --where type=edge`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -86,12 +88,20 @@ interrupted before a command could finish.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddGroup(
 		&cobra.Group{ID: "client", Title: "Client commands:"},
+		&cobra.Group{ID: "routing", Title: "Routing commands:"},
 		&cobra.Group{ID: "server", Title: "Server commands:"},
 	)
 	for _, c := range []*cobra.Command{
 		newPubCmd(a), newSubCmd(a), newReqCmd(a), newReplyCmd(a), newSendCmd(a), newListenCmd(a),
 	} {
 		c.GroupID = "client"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		newBroadcastCmd(a), newMulticastCmd(a), newAnycastCmd(a), newJoinCmd(a),
+		newGroupsCmd(a), newEndpointsCmd(a), newRouteCmd(a),
+	} {
+		c.GroupID = "routing"
 		root.AddCommand(c)
 	}
 	serve := newServeCmd(a)

@@ -42,31 +42,27 @@ type pendingReq struct {
 	msg       Message // deep copy
 	scope     Scope
 	current   *Endpoint
-	next      []*Endpoint // remaining candidates in rank order
-	attempts  int
+	next      []*Endpoint   // remaining candidates in rank order
+	attempts  int           // deliveries made
 	timeout   time.Duration // per attempt; 0: fail over on disconnect only
 	timer     clock.Timer
 }
 
-// track starts failover tracking of a request delivered to sc's candidate
-// chosen, with the others in d's rank order as the fallbacks.
-func (f *failover) track(requester *Endpoint, m *Message, sc *scratch, chosen int, d route.Decision, scope Scope, timeout time.Duration) {
-	if len(sc.cands) < 2 || f.b.cfg.MaxAttempts < 2 {
-		return
-	}
-	var next []*Endpoint
-	for _, i := range sc.ranked(d) {
-		if i != chosen {
-			next = append(next, sc.eps[i])
-		}
-	}
+// deliverTracked delivers an anycast request to its best candidate with
+// failover tracking registered first, so a decline or disconnect that
+// arrives at once is already covered. The candidates in sc are tried in d's
+// rank order; it reports whether any received the request.
+func (f *failover) deliverTracked(requester *Endpoint, m *Message, sc *scratch, d route.Decision, scope Scope, timeout time.Duration) bool {
+	order := sc.ranked(d)
 	p := &pendingReq{
-		reply: string(m.Reply), requester: requester, scope: scope,
-		current: sc.eps[chosen], next: next, attempts: 1, timeout: timeout,
+		reply: string(m.Reply), requester: requester, scope: scope, timeout: timeout,
 		msg: Message{
 			Subject: slices.Clone(m.Subject), Reply: slices.Clone(m.Reply), From: slices.Clone(m.From),
 			Mode: m.Mode, Headers: slices.Clone(m.Headers), Payload: slices.Clone(m.Payload),
 		},
+	}
+	for _, i := range order {
+		p.next = append(p.next, sc.eps[i])
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -74,11 +70,12 @@ func (f *failover) track(requester *Endpoint, m *Message, sc *scratch, chosen in
 		f.reqs = make(map[string]*pendingReq)
 	}
 	if len(f.reqs) >= maxTracked || f.reqs[p.reply] != nil {
-		return
+		_, ok := f.b.deliverBest(sc, d, m) // untracked: deliver without failover
+		return ok
 	}
 	f.reqs[p.reply] = p
 	f.n.Store(int64(len(f.reqs)))
-	f.armLocked(p)
+	return f.advanceLocked(p)
 }
 
 func (f *failover) armLocked(p *pendingReq) {
@@ -166,9 +163,12 @@ func (f *failover) expire(p *pendingReq, attempt int) {
 
 // advanceLocked gives the request to the next candidate that is still
 // connected and subscribed, or, when attempts or candidates run out, tells
-// the requester there are no responders.
-func (f *failover) advanceLocked(p *pendingReq) {
-	p.timer.Stop()
+// the requester there are no responders. It reports whether a candidate got
+// the request.
+func (f *failover) advanceLocked(p *pendingReq) bool {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 	for len(p.next) > 0 && p.attempts < f.b.cfg.MaxAttempts {
 		ep := p.next[0]
 		p.next = p.next[1:]
@@ -179,16 +179,22 @@ func (f *failover) advanceLocked(p *pendingReq) {
 		if s == nil || !f.b.deliver(s, &p.msg) {
 			continue
 		}
+		if p.current != nil {
+			f.b.stats.failovers.Add(1)
+		}
 		p.current = ep
 		p.attempts++
-		f.b.stats.failovers.Add(1)
 		f.armLocked(p)
-		return
+		return true
 	}
 	f.dropLocked(p)
+	if p.current == nil {
+		return false // nobody took it at all: the OK count says no responders
+	}
 	status := Message{
 		Subject: []byte(p.reply), From: p.msg.From, Mode: ModePublish,
 		Headers: wire.AppendHeaders(nil, []wire.HeaderField{{Key: StatusHeader, Value: StatusNoResponders}}),
 	}
 	f.b.publishTopic(nil, &status, nil)
+	return false
 }

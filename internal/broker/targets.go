@@ -66,12 +66,14 @@ func (b *Broker) anycast(sender *Endpoint, m *Message, t *Target, se *selEntry) 
 		key = m.Subject
 	}
 	d := route.Decision{Policy: t.Policy, Origin: origin(sender, t), Key: key, Turn: turn}
-	chosen, ok := b.deliverBest(sc, d, m)
+	var ok bool
+	if len(m.Reply) > 0 && len(sc.cands) > 1 && b.cfg.MaxAttempts > 1 {
+		ok = b.failover.deliverTracked(sender, m, sc, d, scopeOf(t), t.Timeout)
+	} else {
+		_, ok = b.deliverBest(sc, d, m)
+	}
 	if !ok {
 		return 0, nil
-	}
-	if len(m.Reply) > 0 {
-		b.failover.track(sender, m, sc, chosen, d, scopeOf(t), t.Timeout)
 	}
 	return 1, nil
 }
