@@ -22,6 +22,8 @@ const (
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultPingInterval     = 30 * time.Second
 	DefaultMaxPingsOut      = 2
+	DefaultMaxAttempts      = 3
+	DefaultStallTimeout     = 2 * time.Second
 )
 
 // Options configures a Server. The zero value works: every zero field takes
@@ -42,6 +44,8 @@ type Options struct {
 	WriteTimeout     time.Duration // a write to a client socket must finish within this
 	PingInterval     time.Duration // the server PINGs a connection idle this long
 	MaxPingsOut      int           // unanswered PINGs before the connection is closed
+	MaxAttempts      int           // deliveries of one anycast request, failovers included (default 3)
+	StallTimeout     time.Duration // how long a cut-slow stream waits for a stalled receiver before cutting it (default 2s)
 
 	Logger *slog.Logger // nil discards logs
 }
@@ -78,6 +82,8 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxPending, DefaultMaxPending)
 	def(&o.MaxConns, DefaultMaxConns)
 	def(&o.MaxPingsOut, DefaultMaxPingsOut)
+	def(&o.MaxAttempts, DefaultMaxAttempts)
+	defDur(&o.StallTimeout, DefaultStallTimeout)
 	defDur(&o.HandshakeTimeout, DefaultHandshakeTimeout)
 	defDur(&o.WriteTimeout, DefaultWriteTimeout)
 	defDur(&o.PingInterval, DefaultPingInterval)
@@ -99,7 +105,8 @@ func (o Options) Validate() error {
 		{"MaxSubsPerConn", int64(o.MaxSubsPerConn)}, {"MaxPending", int64(o.MaxPending)},
 		{"MaxConns", int64(o.MaxConns)}, {"MaxPingsOut", int64(o.MaxPingsOut)},
 		{"HandshakeTimeout", int64(o.HandshakeTimeout)}, {"WriteTimeout", int64(o.WriteTimeout)},
-		{"PingInterval", int64(o.PingInterval)},
+		{"PingInterval", int64(o.PingInterval)}, {"MaxAttempts", int64(o.MaxAttempts)},
+		{"StallTimeout", int64(o.StallTimeout)},
 	} {
 		if c.v < 0 {
 			return fmt.Errorf("%w: %s is %d, must not be negative", ErrInvalidOptions, c.name, c.v)

@@ -44,6 +44,8 @@ func New(opts Options) (*Server, error) {
 		MaxPayload:     o.MaxPayload,
 		MaxHeaders:     o.MaxHeaders,
 		MaxSubsPerConn: o.MaxSubsPerConn,
+		MaxAttempts:    o.MaxAttempts,
+		StallTimeout:   o.StallTimeout,
 		Logger:         o.Logger,
 	})
 	g := native.New(b, native.Config{
@@ -134,6 +136,9 @@ type Stats struct {
 	BytesOut      uint64
 	NoReceivers   uint64
 	SlowConsumers uint64
+	Failovers     uint64
+	Streams       uint64
+	StreamMsgs    uint64
 	Uptime        time.Duration
 }
 
@@ -151,6 +156,7 @@ func (s *Server) Stats() Stats {
 		Connections: s.native.NumConns(), Endpoints: bs.Endpoints,
 		Subscriptions: bs.Subscriptions, MsgsIn: bs.MsgsIn, BytesIn: bs.BytesIn,
 		MsgsOut: bs.MsgsOut, BytesOut: bs.BytesOut, NoReceivers: bs.NoReceivers,
-		SlowConsumers: bs.SlowConsumers, Uptime: up,
+		SlowConsumers: bs.SlowConsumers, Failovers: bs.Failovers, Streams: bs.Streams,
+		StreamMsgs: bs.StreamMsgs, Uptime: up,
 	}
 }
