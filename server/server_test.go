@@ -132,3 +132,36 @@ func TestShutdownBeforeStart(t *testing.T) {
 		t.Fatal("address before Start")
 	}
 }
+
+// TestIdleConnectionIsPingedThenClosed: a client that never answers PING is
+// closed with ERR idle timeout after MaxPingsOut further silent intervals.
+func TestIdleConnectionIsPingedThenClosed(t *testing.T) {
+	s, err := New(Options{Listen: "127.0.0.1:0", PingInterval: 50 * time.Millisecond, MaxPingsOut: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	_, r := dial(t, s, "sleepy")
+	pings := 0
+	for {
+		op, body, err := r.Next()
+		if err != nil {
+			t.Fatalf("after %d pings: %v (want ERR idle timeout)", pings, err)
+		}
+		if op == wire.OpPing {
+			pings++
+			continue
+		}
+		var e wire.Err
+		if op != wire.OpErr || e.Decode(body) != nil || e.Code != wire.CodeIdleTimeout {
+			t.Fatalf("got %v %+v", op, e)
+		}
+		break
+	}
+	if pings != 2 {
+		t.Fatalf("%d pings before the idle timeout, want 2", pings)
+	}
+}
