@@ -14,9 +14,12 @@ const MaxIDLength = 64
 
 // Sink receives the messages routed to an endpoint. Transports implement it.
 type Sink interface {
-	// Deliver queues m for the subscription sid. It must copy what it keeps
-	// and must not block; it returns false when the endpoint cannot take the
-	// message (it is closing, or was cut as a slow consumer).
+	// Deliver queues m for the subscription sid. It must copy what it keeps.
+	// It returns false when the endpoint cannot take the message (it is
+	// closing, was cut as a slow consumer, or its backpressure policy dropped
+	// the message). It may wait, bounded, only for a subscription whose
+	// subscriber chose block backpressure; the broker holds no lock of its
+	// own while calling it.
 	Deliver(sid uint64, m *Message) bool
 	// Pending reports the messages and bytes queued for the endpoint and
 	// not yet written; least-loaded routing ranks on it.

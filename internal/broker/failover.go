@@ -32,11 +32,15 @@ type failover struct {
 	b *Broker
 	n atomic.Int64 // len(reqs), read without the lock on the publish path
 
-	mu   sync.Mutex // guards reqs and every pendingReq's fields
+	mu   sync.Mutex // guards reqs only; never held while delivering
 	reqs map[string]*pendingReq
 }
 
+// pendingReq is one tracked request. Lock order: pendingReq.mu, then
+// failover.mu.
 type pendingReq struct {
+	mu        sync.Mutex // guards the fields below
+	done      bool
 	reply     string
 	requester *Endpoint
 	msg       Message // deep copy
@@ -64,17 +68,20 @@ func (f *failover) deliverTracked(requester *Endpoint, m *Message, sc *scratch, 
 	for _, i := range order {
 		p.next = append(p.next, sc.eps[i])
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.reqs == nil {
 		f.reqs = make(map[string]*pendingReq)
 	}
 	if len(f.reqs) >= maxTracked || f.reqs[p.reply] != nil {
+		f.mu.Unlock()
 		_, ok := f.b.deliverBest(sc, d, m) // untracked: deliver without failover
 		return ok
 	}
 	f.reqs[p.reply] = p
 	f.n.Store(int64(len(f.reqs)))
+	f.mu.Unlock()
 	return f.advanceLocked(p)
 }
 
@@ -93,9 +100,14 @@ func (f *failover) replied(m *Message) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	p := f.reqs[string(m.Subject)]
+	f.mu.Unlock()
 	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
 		return
 	}
 	if declined(m.Headers) && p.current != nil && string(m.From) == p.current.id {
@@ -121,12 +133,18 @@ func declined(headers []byte) bool {
 	return false
 }
 
+// dropLocked ends tracking of p; p.mu must be held.
 func (f *failover) dropLocked(p *pendingReq) {
+	p.done = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	delete(f.reqs, p.reply)
+	f.mu.Lock()
+	if f.reqs[p.reply] == p {
+		delete(f.reqs, p.reply)
+	}
 	f.n.Store(int64(len(f.reqs)))
+	f.mu.Unlock()
 }
 
 // endpointGone fails over the requests ep was answering and forgets the
@@ -136,22 +154,29 @@ func (f *failover) endpointGone(ep *Endpoint) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	ps := make([]*pendingReq, 0, len(f.reqs))
 	for _, p := range f.reqs {
+		ps = append(ps, p)
+	}
+	f.mu.Unlock()
+	for _, p := range ps {
+		p.mu.Lock()
 		switch {
+		case p.done:
 		case p.requester == ep:
 			f.dropLocked(p)
 		case p.current == ep:
 			f.advanceLocked(p)
 		}
+		p.mu.Unlock()
 	}
 }
 
 // expire runs when attempt's deadline passes.
 func (f *failover) expire(p *pendingReq, attempt int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.reqs[p.reply] != p || p.attempts != attempt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.attempts != attempt {
 		return
 	}
 	if p.timeout <= 0 { // the tracking window ended with no failover asked
@@ -164,7 +189,8 @@ func (f *failover) expire(p *pendingReq, attempt int) {
 // advanceLocked gives the request to the next candidate that is still
 // connected and subscribed, or, when attempts or candidates run out, tells
 // the requester there are no responders. It reports whether a candidate got
-// the request.
+// the request. p.mu must be held (failover.mu must not: delivery may wait
+// for a subscriber with block backpressure).
 func (f *failover) advanceLocked(p *pendingReq) bool {
 	if p.timer != nil {
 		p.timer.Stop()

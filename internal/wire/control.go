@@ -4,21 +4,53 @@ import "encoding/binary"
 
 func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
 
+// Backpressure policies carried by SUB: what the server does when a
+// subscription's messages pile up because its connection does not read
+// fast enough (see docs/protocol.md, "Backpressure per subscription").
+const (
+	BackpressureDisconnect   = 0 // cut the connection as a slow consumer (the default)
+	BackpressureBlock        = 1 // make the publisher wait for room, up to the write timeout
+	BackpressureDropNewest   = 2 // drop the incoming message
+	BackpressureDropOldest   = 3 // drop the oldest message still waiting
+	BackpressureLatestPerKey = 4 // keep the latest waiting message per key, then drop the oldest
+	maxBackpressure          = BackpressureLatestPerKey
+)
+
+// DefaultBackpressureLimit is the limit a SUB with Limit 0 gets: the
+// number of messages the server keeps for the subscription.
+const DefaultBackpressureLimit = 1024
+
+// Headers the server reads or adds for backpressure policies.
+const (
+	// KeyHeader names a message's key for BackpressureLatestPerKey; a
+	// message without it is keyed by its subject.
+	KeyHeader = "Ferry-Key"
+	// DroppedHeader is added to the first MSG on a subscription after the
+	// server dropped messages for it; its value is the subscription's
+	// cumulative drop count in decimal.
+	DroppedHeader = "Ferry-Dropped"
+)
+
 // Sub subscribes to a subject pattern.
 //
-//	ref uvarint | sid uvarint | scope byte | pattern str | group str | policy byte
+//	ref uvarint | sid uvarint | scope byte | pattern str | group str | policy byte | backpressure byte | limit uvarint
 //
 // SID is chosen by the client and names the subscription in MSG and UNSUB.
 // A non-empty Group makes the subscription share messages with the other
 // members of that group on the same pattern (anycast: one member each,
 // chosen by Policy; the first member's policy is the group's).
+// Backpressure (one of the Backpressure constants) says what the server
+// does when the subscription falls Limit messages behind; Limit 0 means
+// DefaultBackpressureLimit. Limit is ignored for BackpressureDisconnect.
 type Sub struct {
-	Ref     uint64
-	SID     uint64
-	Scope   Scope
-	Pattern []byte
-	Group   []byte
-	Policy  uint8
+	Ref          uint64
+	SID          uint64
+	Scope        Scope
+	Pattern      []byte
+	Group        []byte
+	Policy       uint8
+	Backpressure uint8
+	Limit        uint64
 }
 
 // Append appends s as a frame.
@@ -30,6 +62,8 @@ func (s *Sub) Append(dst []byte) []byte {
 	dst = appendBytes(dst, s.Pattern)
 	dst = appendBytes(dst, s.Group)
 	dst = append(dst, s.Policy)
+	dst = append(dst, s.Backpressure)
+	dst = appendUvarint(dst, s.Limit)
 	return endFrame(dst, start)
 }
 
@@ -45,6 +79,11 @@ func (s *Sub) Decode(body []byte) error {
 	s.Pattern = d.bytes("pattern")
 	s.Group = d.bytes("group")
 	s.Policy = d.byte1("policy")
+	s.Backpressure = d.byte1("backpressure")
+	if s.Backpressure > maxBackpressure {
+		d.fail("backpressure")
+	}
+	s.Limit = d.uvarint("limit")
 	return d.done(OpSub)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -67,4 +68,34 @@ func benchPubSub(b *testing.B, subs, size int) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkDeliver measures the delivery path alone, without sockets: the
+// default policy, and a drop-oldest subscription whose writer is stuck, so
+// every message goes through its queue.
+func BenchmarkDeliver(b *testing.B) {
+	cfg := testConfig()
+	cfg.MaxPending = 1 << 30
+	m := &broker.Message{Subject: []byte("bench.x"), From: []byte("pub"), Payload: make([]byte, 16)}
+	run := func(b *testing.B, c *conn) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if !c.Deliver(1, m) {
+				b.Fatal("not delivered")
+			}
+			if i%1024 == 1023 { // what the flusher would have written
+				c.mu.Lock()
+				c.out, c.pending, c.outMsgs = c.out[:0], 0, 0
+				c.mu.Unlock()
+			}
+		}
+	}
+	b.Run("default", func(b *testing.B) {
+		run(b, newConn(New(broker.New(broker.Config{}), cfg), nil))
+	})
+	b.Run("drop-oldest-full", func(b *testing.B) {
+		c := newConn(New(broker.New(broker.Config{}), cfg), nil)
+		c.addQueue(1, wire.BackpressureDropOldest, 64)
+		run(b, c)
+	})
 }

@@ -21,14 +21,22 @@ type conn struct {
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
-	mu          sync.Mutex // guards out, spare, pending, outMsgs, writingMsgs, closed, draining, pingTimer
+	mu          sync.Mutex // guards out, spare, pending, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
 	out         []byte     // frames waiting for the flusher
 	spare       []byte     // the flusher's last buffer, reused for out
-	pending     int        // bytes queued and not yet written
+	pending     int        // bytes queued (in out, being written, or held) and not yet written
 	outMsgs     int        // messages in out
 	writingMsgs int        // messages in the buffer being written
 	closed      bool       // no more frames are accepted
 	draining    bool       // closed, but the flusher writes what is queued first
+
+	// Backpressure policies (backpressure.go). subq is nil while the
+	// connection has no subscription with a policy, so the default path
+	// costs one nil check.
+	subq     map[uint64]*subQueue // by SID
+	heldMsgs int                  // messages waiting in subq's queues
+	room     chan struct{}        // closed to wake publishers waiting on a Block subscription; nil when none wait
+	hdr      []byte               // scratch header block carrying Ferry-Dropped
 
 	kick      chan struct{} // wakes the flusher; capacity 1
 	flushDone chan struct{} // closed when the flusher has exited
@@ -108,7 +116,9 @@ func (c *conn) handshake() error {
 		c.refuse(codeFor(err), err.Error())
 		return err
 	}
+	c.mu.Lock() // for observers that find the conn through Gateway.conns
 	c.ep, c.id = ep, []byte(ep.ID())
+	c.mu.Unlock()
 	c.nc.SetReadDeadline(time.Time{})
 	info := wire.Info{
 		Version: wire.Version, Server: c.g.cfg.ServerName, ID: ep.ID(),

@@ -24,7 +24,11 @@ func (c *conn) dispatch(op wire.Op, body []byte) error {
 		if err := u.Decode(body); err != nil {
 			return err
 		}
-		c.answer(u.Ref, 0, c.g.broker.Unsubscribe(c.ep, u.SID))
+		err := c.g.broker.Unsubscribe(c.ep, u.SID)
+		if err == nil {
+			c.removeQueue(u.SID)
+		}
+		c.answer(u.Ref, 0, err)
 		return nil
 	case wire.OpMeta:
 		return c.handleMeta(body)
@@ -74,6 +78,9 @@ func (c *conn) handleSub(body []byte) error {
 		SID: s.SID, Pattern: string(s.Pattern), Group: string(s.Group),
 		Scope: broker.Scope(s.Scope), Policy: route.Policy(s.Policy),
 	})
+	if err == nil && s.Backpressure != wire.BackpressureDisconnect {
+		c.addQueue(s.SID, s.Backpressure, s.Limit)
+	}
 	c.answer(s.Ref, 0, err)
 	return nil
 }

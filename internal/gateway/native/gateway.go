@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
@@ -44,6 +45,7 @@ type Gateway struct {
 	closing  bool
 	wg       sync.WaitGroup // one per live connection goroutine and the accept loop
 	maxFrame int
+	dropped  atomic.Uint64 // messages dropped by subscriptions' backpressure policies
 }
 
 // New returns a gateway onto b.
@@ -119,6 +121,11 @@ func (g *Gateway) accept(nc net.Conn) {
 		g.mu.Unlock()
 	}()
 }
+
+// Dropped returns the number of messages dropped so far by subscriptions'
+// backpressure policies (drop-newest, drop-oldest, latest-per-key), on all
+// connections.
+func (g *Gateway) Dropped() uint64 { return g.dropped.Load() }
 
 // NumConns returns the number of live connections.
 func (g *Gateway) NumConns() int {

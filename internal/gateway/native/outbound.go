@@ -13,12 +13,20 @@ const maxSpare = 256 << 10
 
 // Deliver implements broker.Sink: it appends a MSG frame to the outbound
 // buffer. A connection whose queued bytes pass MaxPending is cut as a slow
-// consumer, so it never slows the publisher or other receivers.
+// consumer, so it never slows the publisher or other receivers. A
+// subscription with a backpressure policy goes through its queue instead
+// (deliverQueued); with the Block policy Deliver may wait, up to
+// WriteTimeout, for the subscriber to make room.
 func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return false
+	}
+	if c.subq != nil {
+		if q := c.subq[sid]; q != nil {
+			return c.deliverQueued(sid, q, m)
+		}
 	}
 	before := len(c.out)
 	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), m.Headers, m.Payload)
@@ -26,7 +34,7 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	if c.pending > c.g.cfg.MaxPending {
 		c.out = c.out[:before]
 		c.mu.Unlock()
-		c.slowConsumer()
+		c.slowConsumer("outbound buffer passed max_pending")
 		return false
 	}
 	c.outMsgs++
@@ -40,21 +48,19 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 func (c *conn) Pending() (msgs, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.outMsgs + c.writingMsgs, c.pending
+	return c.outMsgs + c.writingMsgs + c.heldMsgs, c.pending
 }
 
 // slowConsumer cuts the connection at once: a client that does not read
-// will not read an ERR either, and its queued bytes are discarded.
-func (c *conn) slowConsumer() {
-	c.mu.Lock()
-	already := c.closed
-	c.mu.Unlock()
-	if already {
+// will not read an ERR either, and its queued bytes are discarded. Only
+// the call that closes the connection counts it.
+func (c *conn) slowConsumer(why string) {
+	if !c.close() {
 		return
 	}
 	c.g.broker.CountSlowConsumer()
-	c.g.log.Warn("slow consumer disconnected", "id", c.ep.ID(), "limit", c.g.cfg.MaxPending)
-	c.fail()
+	c.g.log.Warn("slow consumer disconnected", "id", c.ep.ID(), "reason", why,
+		"max_pending", c.g.cfg.MaxPending, "write_timeout", c.g.cfg.WriteTimeout)
 }
 
 // queue appends a control frame built by fn; it is used for OK, ERR, PING
@@ -93,28 +99,38 @@ func (c *conn) signal() {
 
 // fail closes the connection at once, dropping what is queued. It is a
 // no-op on a connection already closed or draining.
-func (c *conn) fail() {
+func (c *conn) fail() { c.close() }
+
+// close closes the connection at once, dropping what is queued, and
+// reports whether it did (false: it was already closed or draining).
+func (c *conn) close() bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.closed = true
+	c.subq, c.heldMsgs = nil, 0
+	c.wakeLocked()
 	c.mu.Unlock()
 	c.nc.Close()
 	c.signal()
+	return true
 }
 
 // drain queues a final ERR, stops reading, and lets the flusher write
-// everything queued before it closes the connection.
+// everything queued, held messages included, before it closes the
+// connection.
 func (c *conn) drain(code wire.Code, msg string) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
+	c.handAllLocked()
 	c.out = (&wire.Err{Code: code, Message: msg}).Append(c.out)
 	c.closed, c.draining = true, true
+	c.wakeLocked()
 	c.mu.Unlock()
 	c.nc.SetReadDeadline(time.Now())
 	c.signal()
@@ -129,6 +145,9 @@ func (c *conn) flushLoop() {
 		buf := c.out
 		c.out, c.spare = c.spare[:0], nil
 		c.writingMsgs, c.outMsgs = c.outMsgs, 0
+		if c.subq != nil {
+			c.startWriteLocked()
+		}
 		closed, draining := c.closed, c.draining
 		c.mu.Unlock()
 		if len(buf) > 0 && (!closed || draining) {
@@ -140,10 +159,14 @@ func (c *conn) flushLoop() {
 			if cap(buf) <= maxSpare {
 				c.spare = buf[:0]
 			}
+			more := c.subq != nil && err == nil && c.refillLocked()
 			c.mu.Unlock()
+			if more {
+				c.signal()
+			}
 			if err != nil {
 				if isTimeout(err) && !closed {
-					c.slowConsumer()
+					c.slowConsumer("socket write timed out")
 				}
 				c.fail()
 				closed = true

@@ -87,8 +87,9 @@ type ServerInfo struct {
 	Server      string       `json:"server"`
 	Connections int          `json:"connections"`
 	Stats       broker.Stats `json:"stats"`
+	Dropped     uint64       `json:"dropped"` // messages dropped by backpressure policies
 }
 
 func (g *Gateway) serverInfo() ServerInfo {
-	return ServerInfo{Server: g.cfg.ServerName, Connections: g.NumConns(), Stats: g.broker.Stats()}
+	return ServerInfo{Server: g.cfg.ServerName, Connections: g.NumConns(), Stats: g.broker.Stats(), Dropped: g.Dropped()}
 }

@@ -31,7 +31,7 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 	if c.pending > c.g.cfg.MaxPending {
 		c.out = c.out[:before]
 		c.mu.Unlock()
-		c.slowConsumer()
+		c.slowConsumer("outbound buffer passed max_pending")
 		return false
 	}
 	c.mu.Unlock()
