@@ -7,6 +7,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/ferrymq/ferry/ferrytest"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -116,5 +117,77 @@ func BenchmarkRequest(b *testing.B) {
 		if _, err := client.Request(ctx, "echo", data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkStreamSend streams 128-byte messages to one receiver through a
+// real broker, with the default window; it includes receiving them.
+func BenchmarkStreamSend(b *testing.B) {
+	srv := ferrytest.New(b)
+	sender, err := Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sender.Close()
+	recv, err := Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer recv.Close()
+	got := make(chan int, 1)
+	if _, err := recv.HandleStreams("bench", func(in *IncomingStream) {
+		n := 0
+		for {
+			if _, err := in.Recv(context.Background()); err != nil {
+				got <- n
+				return
+			}
+			n++
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sender.OpenStream(ctx, "bench", Target{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 128)
+	b.SetBytes(128)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := st.Send(ctx, data); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	st.Close()
+	if r := <-got; r != n {
+		b.Fatalf("received %d of %d", r, n)
+	}
+}
+
+func TestStreamSendDoesNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("alloc counts are for full runs")
+	}
+	c, err := Connect(sinkServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := c.newFlow(1, flowOut, "bench", "", &streamOptions{})
+	f.roomMsgs, f.roomBytes = 1<<40, 1<<50
+	c.register(f)
+	st := &Stream{f: f}
+	ctx := context.Background()
+	data := make([]byte, 128)
+	if n := testing.AllocsPerRun(1000, func() { st.Send(ctx, data) }); n != 0 {
+		t.Errorf("Stream.Send allocates %v times per call", n)
+	}
+	m := &Msg{Header: Header{{"k", "v"}}, Data: data}
+	if n := testing.AllocsPerRun(1000, func() { st.SendMsg(ctx, m) }); n != 0 {
+		t.Errorf("Stream.SendMsg with headers allocates %v times per call", n)
 	}
 }

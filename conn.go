@@ -30,8 +30,9 @@ var errStale = errors.New("ferry: server stopped answering PING")
 // safe for concurrent use.
 type Conn struct {
 	// Goroutines: run (reads frames, reconnects), flusher (writes), events
-	// (user callbacks), one per subscription (delivery), and a timer for
-	// keep-alive pings. Lock order: metaMu, then mu, then w.mu.
+	// (user callbacks), one per subscription (delivery), one per stream
+	// HandleStreams accepted, and a timer for keep-alive pings. Lock order:
+	// metaMu, then mu, then w.mu; a flow's mu, then streamMu, then w.mu.
 	opts options
 	url  string // canonical ferry://host:port
 	addr string // host:port to dial
@@ -54,6 +55,10 @@ type Conn struct {
 	refs  map[uint64]chan refResult
 
 	groups map[string]struct{} // multicast groups joined; guarded by mu, re-joined on reconnect
+
+	streamMu   sync.Mutex       // guards streams; taken after a flow's mu, before w.mu
+	streams    map[uint64]*flow // open streams and channels, by this side's stream ID
+	nextStream atomic.Uint64    // streams opened so far; the n-th has ID 2n-1
 
 	metaMu  sync.Mutex   // guards meta and metaGen; taken before mu
 	meta    endpointMeta // region, labels and location as last set; a reconnect's CONNECT carries them
@@ -111,10 +116,11 @@ func Connect(url string, opts ...Option) (*Conn, error) {
 		w:   newWriter(o.reconnectBuf),
 		ev:  newEvents(),
 		ctx: ctx, cancel: cancel, flusherDone: make(chan struct{}),
-		subs:   map[uint64]*Subscription{},
-		refs:   map[uint64]chan refResult{},
-		groups: map[string]struct{}{},
-		meta:   metaFromOptions(&o),
+		subs:    map[uint64]*Subscription{},
+		refs:    map[uint64]chan refResult{},
+		groups:  map[string]struct{}{},
+		streams: map[uint64]*flow{},
+		meta:    metaFromOptions(&o),
 	}
 	c.w.nc = s.nc
 	c.w.setLimits(&s.info)
@@ -278,6 +284,7 @@ func (c *Conn) shutdown(cause error) bool {
 
 	c.cancel()
 	c.failRefs(ErrClosed)
+	c.failStreams(ErrClosed)
 	for _, s := range subs {
 		s.stop()
 	}

@@ -59,6 +59,45 @@
 // to acknowledge once its handler returned. Replies and acknowledgements
 // carry the answering endpoint in From.
 //
+// # Streams and channels
+//
+// A stream is a live, ordered, flow-controlled sequence of messages from one
+// sender (docs/streams.md). OpenStream opens one on a subject: with the
+// zero Target the broker relays it to every endpoint accepting streams on
+// that subject (HandleStreams, ListenStreams); ToEndpoint and Anycast pick
+// one receiver. Stream.Send numbers the messages 1, 2, 3… (Msg.Seq) and
+// waits while the receivers' window is used up, so nothing is dropped and
+// nothing piles up in the broker. With several receivers the slowest paces
+// the stream, unless WithCutSlow lets the broker cut a receiver that stalls
+// it (its Recv fails with ErrSlowReceiver).
+//
+//	st, err := nc.OpenStream(ctx, "gps.phone1", ferry.Target{})
+//	st.Send(ctx, []byte("52.52,13.40"))
+//	st.Close() // receivers get io.EOF after the last message
+//
+// A channel is a stream in both directions with one peer: Listen accepts
+// channels to a service, Dial opens one (to ToEndpoint or Anycast). Each
+// side sends until it half-closes (CloseSend); the other side's Recv then
+// returns io.EOF. Close ends both directions.
+//
+// Receivers grant a window (WithWindow; 256 messages and 1 MiB by
+// default) when a stream arrives and re-grant what Recv consumed, in
+// batches of half the window; the client buffers at most the window per
+// stream. When the peer's connection closes, Recv and Send fail at once
+// with ErrPeerGone; when a party aborts, with ErrStreamAborted. Streams and
+// channels do not survive a lost connection: they fail with an error
+// matching ErrDisconnected, while the listeners (stream-scope
+// subscriptions) are restored like other subscriptions.
+//
+// # Backpressure
+//
+// WithBackpressure chooses, per subscription, what the server does when
+// the subscription's messages pile up because the connection reads too
+// slowly: disconnect (the default), block the publisher, drop the newest,
+// drop the oldest, or keep the latest per key. Drops the server reports
+// are counted in Subscription.Dropped and passed to the error handler as
+// ErrSlowConsumer.
+//
 // # Reconnecting
 //
 // When the connection is lost the Conn redials with exponential backoff and

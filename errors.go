@@ -28,6 +28,26 @@ var (
 	ErrBadSubscription = errors.New("ferry: invalid subscription")
 	ErrNotMember       = errors.New("ferry: not a group member")
 	ErrInvalidMeta     = errors.New("ferry: invalid endpoint metadata")
+
+	// Streams and channels (see OpenStream, Dial).
+
+	// ErrStreamAborted: a party aborted the stream or channel (close code
+	// 1), with a reason the error text carries; also the error of our own
+	// Stream.Abort.
+	ErrStreamAborted = errors.New("ferry: stream aborted")
+	// ErrPeerGone: the other side's connection closed (close code 2), or
+	// every receiver of a one-way stream left (code 4, which matches
+	// ErrNoResponders too).
+	ErrPeerGone = errors.New("ferry: stream peer gone")
+	// ErrSlowReceiver: this receiver was cut from a cut-slow stream for
+	// stalling it (close code 3).
+	ErrSlowReceiver = errors.New("ferry: cut from the stream as a slow receiver")
+	// ErrStreamClosed: a call on a stream, channel or listener this side
+	// already closed (or, for Send, half-closed).
+	ErrStreamClosed = errors.New("ferry: stream closed")
+	// ErrWindowExceeded: the sender overran the granted window and the
+	// broker aborted the stream (close code 5). The Go client never does.
+	ErrWindowExceeded = errors.New("ferry: stream window exceeded")
 )
 
 // ServerError is an error the broker reported in an ERR frame. It matches

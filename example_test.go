@@ -1,9 +1,11 @@
 package ferry_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"sort"
 	"sync"
@@ -533,4 +535,160 @@ func ExampleConn_SetLabels() {
 	// before: true
 	// after: 1 <nil>
 	// cam-9 map[mode:maintenance type:camera]
+}
+
+// A one-way stream through the broker: a phone streams its GPS fixes to
+// every dashboard accepting streams on gps.>. Messages arrive in order,
+// flow-controlled, and the dashboard sees io.EOF after the phone's Close.
+func ExampleConn_OpenStream() {
+	s := startServer()
+	defer s.Shutdown()
+	phone := mustConnect(s.URL(), ferry.WithID("phone1"))
+	defer phone.Close()
+	dash := mustConnect(s.URL(), ferry.WithID("dashboard"))
+	defer dash.Close()
+
+	done := make(chan struct{})
+	dash.HandleStreams("gps.>", func(in *ferry.IncomingStream) {
+		defer close(done)
+		for {
+			m, err := in.Recv(context.Background())
+			if err == io.EOF {
+				fmt.Println("end of stream")
+				return
+			}
+			if err != nil {
+				fmt.Println("stream failed:", err)
+				return
+			}
+			fmt.Printf("%s #%d from %s: %s\n", m.Subject, m.Seq, m.From, m.Data)
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := phone.OpenStream(ctx, "gps.phone1", ferry.Target{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, fix := range []string{"52.5200,13.4050", "52.5201,13.4052", "52.5203,13.4055"} {
+		if err := st.Send(ctx, []byte(fix)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	st.Close()
+	<-done
+	// Output:
+	// gps.phone1 #1 from phone1: 52.5200,13.4050
+	// gps.phone1 #2 from phone1: 52.5201,13.4052
+	// gps.phone1 #3 from phone1: 52.5203,13.4055
+	// end of stream
+}
+
+// ListenStreams takes streams one by one with Accept; here a log shipper
+// streams straight to one collector by its endpoint ID.
+func ExampleConn_ListenStreams() {
+	s := startServer()
+	defer s.Shutdown()
+	collector := mustConnect(s.URL(), ferry.WithID("collector"))
+	defer collector.Close()
+	app := mustConnect(s.URL(), ferry.WithID("app-7"))
+	defer app.Close()
+
+	ln, err := collector.ListenStreams("logs.>", ferry.WithWindow(64, 64<<10))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := app.OpenStream(ctx, "logs.app", ferry.ToEndpoint("collector"),
+		ferry.WithStreamHeader("format", "text"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		st.Send(ctx, []byte("started"))
+		st.SendMsg(ctx, &ferry.Msg{Header: ferry.Header{{Key: "level", Value: "warn"}}, Data: []byte("disk 91% full")})
+		st.Close()
+	}()
+
+	in, err := ln.Accept(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("stream from %s on %s (%s)\n", in.From(), in.Subject(), in.Header().Get("format"))
+	for {
+		m, err := in.Recv(ctx)
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		if level := m.Header.Get("level"); level != "" {
+			fmt.Printf("#%d %s: %s\n", m.Seq, level, m.Data)
+			continue
+		}
+		fmt.Printf("#%d %s\n", m.Seq, m.Data)
+	}
+	// Output:
+	// stream from app-7 on logs.app (text)
+	// #1 started
+	// #2 warn: disk 91% full
+	// EOF
+}
+
+// A channel: a bidirectional stream with one peer. The service listens;
+// the client dials it, both send until each has half-closed.
+func ExampleConn_Dial() {
+	s := startServer()
+	defer s.Shutdown()
+	svc := mustConnect(s.URL(), ferry.WithID("echo-1"), ferry.WithLabels("svc", "echo"))
+	defer svc.Close()
+	client := mustConnect(s.URL())
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ln, err := svc.Listen("echo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		ch, err := ln.Accept(ctx)
+		if err != nil {
+			return
+		}
+		for {
+			m, err := ch.Recv(ctx)
+			if err != nil { // io.EOF: the client is done sending
+				ch.CloseSend()
+				return
+			}
+			ch.Send(ctx, bytes.ToUpper(m.Data))
+		}
+	}()
+
+	ch, err := client.Dial(ctx, ferry.Anycast(ferry.Nearest).Where("svc=echo"), "echo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, word := range []string{"hello", "channel"} {
+		ch.Send(ctx, []byte(word))
+		m, err := ch.Recv(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("#%d %s\n", m.Seq, m.Data)
+	}
+	ch.CloseSend()
+	_, err = ch.Recv(ctx)
+	fmt.Println(err)
+	<-ch.Done()
+	fmt.Println("channel ended:", ch.Err())
+	// Output:
+	// #1 HELLO
+	// #2 CHANNEL
+	// EOF
+	// channel ended: <nil>
 }

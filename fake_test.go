@@ -46,6 +46,10 @@ type fakeServer struct {
 	ignorePing bool
 	// ignoreSub makes the server take SUBs without answering their Ref.
 	ignoreSub bool
+	// streamIn records the stream frames received (copies), in order.
+	streamIn []wire.Frame
+	// onStream, when set, sees every stream frame (after it is recorded).
+	onStream func(fc *fakeConn, f wire.Frame)
 
 	wg sync.WaitGroup
 }
@@ -270,9 +274,38 @@ func (s *fakeServer) handle(fc *fakeConn, f wire.Frame) {
 			return
 		}
 		fc.send(&wire.Result{Ref: f.Ref, Body: body})
+	case *wire.StreamOpen, *wire.StreamData, *wire.StreamCredit, *wire.StreamClose:
+		s.mu.Lock()
+		s.streamIn = append(s.streamIn, cloneFrame(f))
+		hook := s.onStream
+		s.mu.Unlock()
+		if hook != nil {
+			hook(fc, f)
+		}
 	default:
 		s.t.Errorf("fake server: unexpected %T", f)
 	}
+}
+
+// cloneFrame copies f out of the read buffer its byte fields alias.
+func cloneFrame(f wire.Frame) wire.Frame {
+	b := f.Append(nil)
+	op, body, _, _, err := wire.Split(b, len(b))
+	if err != nil {
+		panic(err)
+	}
+	g, err := wire.Decode(op, body)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// streamFrames returns the stream frames received so far.
+func (s *fakeServer) streamFrames() []wire.Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]wire.Frame(nil), s.streamIn...)
 }
 
 func (s *fakeServer) subscribe(fc *fakeConn, f *wire.Sub) {

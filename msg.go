@@ -89,7 +89,11 @@ type Msg struct {
 	// Set on received messages.
 	From string        // sender's endpoint ID; on a reply, the endpoint that answered
 	Mode Mode          // how it was routed here
-	Sub  *Subscription // the subscription it arrived on
+	Sub  *Subscription // the subscription it arrived on; nil on streams and channels
+
+	// Seq is the sequence number within a stream or channel (1, 2, 3…
+	// per sending side); later also a log position. Zero on plain messages.
+	Seq uint64
 
 	conn     *Conn
 	answered atomic.Bool // Respond, RespondMsg or Decline sent a reply to m

@@ -47,6 +47,10 @@ func (c *Conn) readLoop(s *session) error {
 		case wire.OpPong:
 			c.pingsOut.Store(0)
 			c.w.gotPong()
+		case wire.OpStreamOpen, wire.OpStreamData, wire.OpStreamCredit, wire.OpStreamClose:
+			if err := c.streamFrame(op, body); err != nil {
+				return fmt.Errorf("%w: %w", ErrProtocol, err)
+			}
 		case wire.OpInfo:
 			var info wire.Info
 			if err := info.Decode(body); err == nil {
@@ -85,7 +89,7 @@ func (c *Conn) dispatch(m *wire.Msg) {
 	c.mu.RLock()
 	s := c.subs[m.SID]
 	c.mu.RUnlock()
-	if s == nil {
+	if s == nil || s.acc != nil {
 		return
 	}
 	msg := &Msg{
@@ -104,6 +108,9 @@ func (c *Conn) dispatch(m *wire.Msg) {
 		}
 		for _, h := range hs {
 			msg.Header = append(msg.Header, HeaderField(h))
+		}
+		if s.backpressure != BackpressureDisconnect {
+			msg.Header = s.serverDrops(msg.Header)
 		}
 	}
 	s.enqueue(msg)

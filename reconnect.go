@@ -46,6 +46,7 @@ func (c *Conn) lost(cause error) bool {
 	c.w.failPongs(err)
 	c.w.mu.Unlock()
 	c.failRefs(err)
+	c.failStreams(err)
 	c.pingsOut.Store(0)
 	c.log.Warn("ferry: connection lost", "id", c.id, "err", cause)
 	if !c.opts.reconnect {
@@ -129,9 +130,10 @@ func (c *Conn) sleep(d time.Duration) bool {
 
 // resume installs a new session: it queues META when the endpoint metadata
 // changed since the CONNECT was built (gen), SUB for every live
-// subscription (same SIDs) and JOIN for every joined group, ahead of the
-// publishes buffered while disconnected, and lets the flusher write. It
-// reports false when the Conn was closed meanwhile.
+// subscription (same SIDs; stream listeners too) and JOIN for every joined
+// group, ahead of the publishes buffered while disconnected, and lets the
+// flusher write. Streams and channels are not resumed: lost failed them.
+// It reports false when the Conn was closed meanwhile.
 func (c *Conn) resume(s *session, gen uint64) bool {
 	c.metaMu.Lock()
 	defer c.metaMu.Unlock()
@@ -152,7 +154,9 @@ func (c *Conn) resume(s *session, gen uint64) bool {
 		buf = c.meta.frame(0).Append(buf)
 	}
 	for _, sid := range sids {
-		buf = c.subs[sid].subFrame(0).Append(buf)
+		sub := c.subs[sid]
+		sub.newConnection()
+		buf = sub.subFrame(0).Append(buf)
 	}
 	for _, g := range slices.Sorted(maps.Keys(c.groups)) {
 		buf = (&wire.Membership{Op: wire.OpJoin, Group: g}).Append(buf)

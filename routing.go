@@ -18,6 +18,10 @@ const (
 	ScopeTopic Scope = 1 // plain publishes to the subject (Subscribe)
 	ScopeInbox Scope = 2 // sends targeted at this endpoint: unicast, broadcast, multicast by selector, anycast (Handle)
 	ScopeGroup Scope = 4 // sends to multicast groups this endpoint joined (HandleGroup)
+	// ScopeStream accepts streams and channels. It is the scope of
+	// HandleStreams, ListenStreams and Listen, which give the streams
+	// somewhere to go; WithScope refuses it.
+	ScopeStream Scope = 8
 
 	scopeAll = ScopeTopic | ScopeInbox | ScopeGroup
 )
@@ -30,7 +34,7 @@ func (s Scope) String() string {
 	for _, n := range []struct {
 		bit  Scope
 		name string
-	}{{ScopeTopic, "topic"}, {ScopeInbox, "inbox"}, {ScopeGroup, "group"}} {
+	}{{ScopeTopic, "topic"}, {ScopeInbox, "inbox"}, {ScopeGroup, "group"}, {ScopeStream, "stream"}} {
 		if s&n.bit != 0 {
 			if out != "" {
 				out += "|"
@@ -38,8 +42,11 @@ func (s Scope) String() string {
 			out += n.name
 		}
 	}
-	if s&^scopeAll != 0 {
-		out += fmt.Sprintf("|scope(%d)", uint8(s&^scopeAll))
+	if rest := s &^ (scopeAll | ScopeStream); rest != 0 {
+		if out != "" {
+			out += "|"
+		}
+		out += fmt.Sprintf("scope(%d)", uint8(rest))
 	}
 	return out
 }
@@ -59,11 +66,20 @@ func WithPolicy(p Policy) SubOption { return func(o *subOptions) { o.policy = ui
 
 // check reports options the server would refuse.
 func (so *subOptions) check() error {
+	if Scope(so.scope)&ScopeStream != 0 {
+		return fmt.Errorf("%w: stream scope; accept streams with HandleStreams, ListenStreams or Listen", ErrBadSubscription)
+	}
 	if Scope(so.scope)&^scopeAll != 0 {
 		return fmt.Errorf("%w: unknown scope bits %#x", ErrBadSubscription, so.scope)
 	}
 	if !Policy(so.policy).valid() {
 		return fmt.Errorf("%w: unknown policy %v", ErrBadSubscription, Policy(so.policy))
+	}
+	if !so.backpressure.valid() {
+		return fmt.Errorf("%w: unknown %v", ErrBadSubscription, so.backpressure)
+	}
+	if so.limit < 0 {
+		return fmt.Errorf("%w: negative backpressure limit %d", ErrBadSubscription, so.limit)
 	}
 	return nil
 }

@@ -14,10 +14,12 @@ import (
 type SubOption func(*subOptions)
 
 type subOptions struct {
-	group    string
-	scope    uint8 // wire.Scope bits; zero means topic
-	scopeSet bool  // WithScope was given: scope overrides the call's default
-	policy   uint8 // queue-group member choice (SUB policy byte)
+	group        string
+	scope        uint8 // wire.Scope bits; zero means topic
+	scopeSet     bool  // WithScope was given: scope overrides the call's default
+	policy       uint8 // queue-group member choice (SUB policy byte)
+	backpressure Backpressure
+	limit        int // backpressure limit; 0 is the server's default
 }
 
 // InGroup makes the subscription share messages with the other subscriptions
@@ -92,7 +94,14 @@ func (c *Conn) subscribe(pattern string, so subOptions, fn func(*Msg), ch chan<-
 	if err := so.check(); err != nil {
 		return nil, err
 	}
-	s := c.newSubscription(pattern, so, fn, ch)
+	return c.startSub(c.newSubscription(pattern, so, fn, ch))
+}
+
+// startSub registers s, sends its SUB and waits for the server's answer.
+// A subscription without a handler (a stream acceptor) gets no delivery
+// goroutine.
+func (c *Conn) startSub(s *Subscription) (*Subscription, error) {
+	pattern := s.pattern
 	ref := c.nextRef.Add(1)
 	answer := c.addRef(ref)
 	c.mu.Lock()
@@ -109,7 +118,11 @@ func (c *Conn) subscribe(pattern string, so subOptions, fn func(*Msg), ch chan<-
 	}
 	c.subs[s.sid] = s
 	c.mu.Unlock()
-	go s.deliver()
+	if s.handler != nil {
+		go s.deliver()
+	} else {
+		close(s.done)
+	}
 	if !sent {
 		c.dropRef(ref)
 		return s, nil
@@ -145,6 +158,7 @@ func (c *Conn) newSubscription(pattern string, so subOptions, fn func(*Msg), ch 
 	s := &Subscription{
 		conn: c, sid: c.nextSID.Add(1), pattern: pattern, group: so.group,
 		scope: wire.Scope(so.scope), policy: so.policy, handler: fn, max: c.opts.subPending,
+		backpressure: so.backpressure, limit: so.limit,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	if ch != nil {
@@ -169,6 +183,10 @@ type Subscription struct {
 	handler func(*Msg)
 	max     int // most messages pending before drops
 
+	backpressure Backpressure    // the server's policy for this subscription (SUB)
+	limit        int             // its limit; 0 is the server's default
+	acc          *streamAcceptor // set for HandleStreams, ListenStreams and Listen: no handler, no MSGs
+
 	mu       sync.Mutex // guards queue, pending, slow, draining, stopped
 	queue    []*Msg     // received, not yet taken by deliver
 	pending  int        // queued plus taken but not yet handled
@@ -176,10 +194,16 @@ type Subscription struct {
 	draining bool       // deliver exits once pending reaches zero
 	stopped  bool       // no more messages are accepted
 
-	dropped atomic.Uint64
-	kick    chan struct{} // wakes deliver; capacity 1
-	quit    chan struct{} // closed by stop: abandon pending messages
-	done    chan struct{} // closed when deliver has exited
+	dropped atomic.Uint64 // dropped by the client: the pending queue was full
+
+	// Drops the server reported (Ferry-Dropped) under a backpressure
+	// policy: the latest cumulative count on this connection, plus what
+	// earlier connections reported (server counts restart on reconnect).
+	serverDropped atomic.Uint64
+	serverBase    atomic.Uint64
+	kick          chan struct{} // wakes deliver; capacity 1
+	quit          chan struct{} // closed by stop: abandon pending messages
+	done          chan struct{} // closed when deliver has exited
 }
 
 // Pattern returns the subscription's subject pattern.
@@ -188,9 +212,12 @@ func (s *Subscription) Pattern() string { return s.pattern }
 // Group returns the group name, or "".
 func (s *Subscription) Group() string { return s.group }
 
-// Dropped returns how many messages were dropped because the subscription's
-// pending queue was full.
-func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+// Dropped returns how many messages were dropped: by the client because
+// the subscription's pending queue was full (WithSubPending), plus those the
+// server reported dropping under a backpressure policy (WithBackpressure).
+func (s *Subscription) Dropped() uint64 {
+	return s.dropped.Load() + s.serverBase.Load() + s.serverDropped.Load()
+}
 
 // Pending returns how many received messages wait for the handler,
 // including the one being handled.
@@ -224,7 +251,8 @@ func (s *Subscription) Unsubscribe() error {
 }
 
 func (s *Subscription) subFrame(ref uint64) *wire.Sub {
-	return &wire.Sub{Ref: ref, SID: s.sid, Scope: s.scope, Pattern: []byte(s.pattern), Group: []byte(s.group), Policy: s.policy}
+	return &wire.Sub{Ref: ref, SID: s.sid, Scope: s.scope, Pattern: []byte(s.pattern), Group: []byte(s.group), Policy: s.policy,
+		Backpressure: uint8(s.backpressure), Limit: uint64(s.limit)}
 }
 
 // enqueue queues m for the handler, or drops it when the queue is full. It
@@ -298,20 +326,26 @@ func (s *Subscription) deliver() {
 	}
 }
 
-// stop ends delivery at once; pending messages are abandoned.
+// stop ends delivery at once; pending messages are abandoned. A stream
+// acceptor refuses the streams not yet accepted.
 func (s *Subscription) stop() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
 		return
 	}
 	s.stopped = true
 	s.queue = nil
 	s.pending = 0
 	close(s.quit)
+	s.mu.Unlock()
+	if s.acc != nil {
+		s.acc.stop()
+	}
 }
 
-// drain lets deliver finish the queued messages and exit.
+// drain lets deliver finish the queued messages and exit. A stream
+// acceptor stops at once: streams already accepted go on until the close.
 func (s *Subscription) drain() {
 	s.mu.Lock()
 	s.draining = true
@@ -319,5 +353,8 @@ func (s *Subscription) drain() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
+	}
+	if s.acc != nil {
+		s.acc.stop()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -122,11 +123,17 @@ type proc struct {
 // feeding it stdin, and kills it when the test ends.
 func start(t *testing.T, url, stdin string, args ...string) *proc {
 	t.Helper()
+	return startWithStdin(t, url, strings.NewReader(stdin), args...)
+}
+
+// startWithStdin is start with any stdin.
+func startWithStdin(t *testing.T, url string, stdin io.Reader, args ...string) *proc {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	p := &proc{t: t, args: args, stdout: newOutput(), stderr: newOutput(), done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, ferryBinary(t), args...)
 	p.cmd.Env = append(cleanEnv(), "FERRY_SERVER="+url)
-	p.cmd.Stdin = strings.NewReader(stdin)
+	p.cmd.Stdin = stdin
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.WaitDelay = 2 * time.Second
 	if err := p.cmd.Start(); err != nil {

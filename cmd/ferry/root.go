@@ -76,7 +76,11 @@ interrupted before a command could finish.`,
   ferry reply time.now 'twelve o'"'"'clock'
   ferry req time.now ''
   ferry multicast channel.7 video.frame f1
-  ferry anycast content.get /index.html --request --policy nearest --where type=edge`,
+  ferry anycast content.get /index.html --request --policy nearest --where type=edge
+  ferry stream --accept 'gps.>'
+  printf '52.52,13.40\n52.51,13.38\n' | ferry stream gps.phone1
+  ferry channel --listen chat --id bob
+  ferry channel @bob chat`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -89,6 +93,7 @@ interrupted before a command could finish.`,
 	root.AddGroup(
 		&cobra.Group{ID: "client", Title: "Client commands:"},
 		&cobra.Group{ID: "routing", Title: "Routing commands:"},
+		&cobra.Group{ID: "streaming", Title: "Streaming commands:"},
 		&cobra.Group{ID: "server", Title: "Server commands:"},
 	)
 	for _, c := range []*cobra.Command{
@@ -102,6 +107,10 @@ interrupted before a command could finish.`,
 		newGroupsCmd(a), newEndpointsCmd(a), newRouteCmd(a),
 	} {
 		c.GroupID = "routing"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newStreamCmd(a), newChannelCmd(a)} {
+		c.GroupID = "streaming"
 		root.AddCommand(c)
 	}
 	serve := newServeCmd(a)
@@ -135,6 +144,7 @@ func interrupted(ctx context.Context, err error) error {
 // client's errors carry, since the command adds its own.
 func errorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "ferry: ")
+	s = strings.ReplaceAll(s, "(ferry: ", "(")
 	return strings.ReplaceAll(s, ": ferry: ", ": ")
 }
 

@@ -52,6 +52,11 @@ func (b *Broker) OpenStream(ep *Endpoint, spec StreamSpec) (int, error) {
 		r.closeLocked()
 		return 0, nil
 	}
+	if bidi { // tell the dialer who accepted, before its OK
+		for _, l := range r.legs {
+			ep.sink.Stream(&StreamFrame{Kind: StreamOpenKind, Stream: spec.ID, Flags: spec.Flags, Subject: spec.Subject, From: []byte(l.ep.id)})
+		}
+	}
 	b.stats.streams.Add(1)
 	return len(r.legs), nil
 }
