@@ -76,9 +76,9 @@ func (l *ChannelListener) Service() string { return l.sub.pattern }
 // Channels already accepted go on. Close is idempotent.
 func (l *ChannelListener) Close() error { return l.acc.close(l.sub) }
 
-// Peer returns the other side's endpoint ID. On the dialling side it is
-// known only for a ToEndpoint target: the broker does not tell the dialer
-// which endpoint an anycast chose, and Peer is then "".
+// Peer returns the other side's endpoint ID. On the dialling side the
+// server names the endpoint it chose before Dial returns, so this holds
+// for anycast targets too.
 func (ch *Channel) Peer() string { return ch.f.peer }
 
 // Service returns the channel's service (the subject it was dialled on).

@@ -184,7 +184,7 @@ func (c *channelCmd) dial(ctx context.Context, target ferry.Target, service stri
 	}
 	defer ch.Close()
 	peer := ch.Peer()
-	if peer == "" { // the broker does not tell which endpoint an anycast chose
+	if peer == "" { // an older server does not name the endpoint an anycast chose
 		peer = target.String()
 	}
 	fmt.Fprintf(c.app.stderr, "ferry: channel %d to %s on %s open\n", ch.ID(), peer, service)

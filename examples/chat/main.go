@@ -129,8 +129,7 @@ func talk(ctx context.Context, url string, lines <-chan string, out io.Writer) e
 		return fmt.Errorf("client: dial %s: %w", service, err)
 	}
 	defer ch.Close()
-	// The broker does not tell the dialer which endpoint an anycast chose.
-	fmt.Fprintf(out, "client: channel %d open on service %s\n", ch.ID(), service)
+	fmt.Fprintf(out, "client: channel %d open on service %s with %s\n", ch.ID(), service, ch.Peer())
 	for {
 		var line string
 		var ok bool

@@ -24,7 +24,7 @@ func runChat(t *testing.T, stdin string, args ...string) (string, error) {
 
 // conversation matches the output of a run with the default lines, after
 // the broker line.
-var conversation = regexp.MustCompile(`^client: channel \d+ open on service echo
+var conversation = regexp.MustCompile(`^client: channel \d+ open on service echo with \S+
 > hello
 < HELLO
 > how are you\?
@@ -96,7 +96,7 @@ func TestChatRoles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "open on service echo\n> ping\n< PING\n") || !strings.HasSuffix(out, "client: the service closed its side too; bye\n") {
+	if !strings.Contains(out, "open on service echo with echo-7\n> ping\n< PING\n") || !strings.HasSuffix(out, "client: the service closed its side too; bye\n") {
 		t.Errorf("client printed:\n%s", out)
 	}
 	select {
