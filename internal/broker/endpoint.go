@@ -101,7 +101,7 @@ func (b *Broker) Connect(info EndpointInfo, sink Sink) (*Endpoint, error) {
 		return nil, fmt.Errorf("%w: %q is held by a connected endpoint", ErrIDInUse, ep.id)
 	}
 	b.endpoints[ep.id] = ep
-	b.rebuildListLocked()
+	b.listChangedLocked()
 	b.cfg.Logger.Debug("endpoint connected", "id", ep.id, "name", info.Name)
 	return ep, nil
 }
@@ -132,7 +132,7 @@ func (b *Broker) Disconnect(ep *Endpoint) {
 		return
 	}
 	delete(b.endpoints, ep.id)
-	b.rebuildListLocked()
+	b.listChangedLocked()
 	for _, s := range ep.subs {
 		b.removeSubLocked(s)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferrymq/ferry/internal/route"
 	"github.com/ferrymq/ferry/internal/selector"
 )
 
@@ -19,6 +20,7 @@ type Meta struct {
 	Labels      selector.Map
 	HasLocation bool
 	Lat, Lon    float64
+	XYZ         [3]float64 // the location as a unit vector, for fast distances
 }
 
 // Limits on endpoint metadata.
@@ -51,6 +53,10 @@ func validateMeta(m *Meta) error {
 	if math.IsNaN(m.Lat) || math.IsNaN(m.Lon) {
 		return fmt.Errorf("%w: location is not a number", ErrInvalidMeta)
 	}
+	m.XYZ = [3]float64{}
+	if m.HasLocation {
+		m.XYZ = route.UnitVector(m.Lat, m.Lon)
+	}
 	return nil
 }
 
@@ -70,21 +76,30 @@ func (b *Broker) SetMeta(ep *Endpoint, m Meta) error {
 	return nil
 }
 
-// rebuildListLocked refreshes the ID-ordered snapshot of all endpoints.
-// b.mu must be held for writing.
-func (b *Broker) rebuildListLocked() {
+// listChangedLocked records that the set of endpoints changed; the
+// ID-ordered snapshot is rebuilt lazily by the next reader, so a storm of
+// connects costs O(1) each instead of a sort each. b.mu must be held for
+// writing.
+func (b *Broker) listChangedLocked() {
+	b.list.Store(nil)
+}
+
+// allEndpoints returns all endpoints in ID order; callers must not modify
+// the slice. It rebuilds the snapshot after a change.
+func (b *Broker) allEndpoints() []*Endpoint {
+	if p := b.list.Load(); p != nil {
+		return *p
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.list.Load(); p != nil {
+		return *p
+	}
 	list := make([]*Endpoint, 0, len(b.endpoints))
 	for _, ep := range b.endpoints {
 		list = append(list, ep)
 	}
 	slices.SortFunc(list, func(x, y *Endpoint) int { return strings.Compare(x.id, y.id) })
 	b.list.Store(&list)
-}
-
-// allEndpoints returns the ID-ordered snapshot; callers must not modify it.
-func (b *Broker) allEndpoints() []*Endpoint {
-	if p := b.list.Load(); p != nil {
-		return *p
-	}
-	return nil
+	return list
 }

@@ -99,7 +99,9 @@ func (b *Broker) Subscribe(ep *Endpoint, spec SubSpec) error {
 	if scope&ScopeTopic != 0 {
 		b.addTopicLocked(s, spec.Policy)
 	}
-	b.setScopedLocked(ep)
+	if scope&^ScopeTopic != 0 {
+		b.setScopedLocked(ep)
+	}
 	b.stats.subscriptions.Add(1)
 	return nil
 }
@@ -114,7 +116,9 @@ func (b *Broker) Unsubscribe(ep *Endpoint, sid uint64) error {
 	}
 	delete(ep.subs, sid)
 	b.removeSubLocked(s)
-	b.setScopedLocked(ep)
+	if s.scope&^ScopeTopic != 0 {
+		b.setScopedLocked(ep)
+	}
 	return nil
 }
 
@@ -163,8 +167,10 @@ func (b *Broker) removeSubLocked(s *Subscription) {
 	qg.members.Store(&members)
 }
 
-// setScopedLocked rebuilds ep's inbox and group scope lists from ep.subs,
-// in SID order.
+// setScopedLocked rebuilds ep's inbox, group and stream scope lists from
+// ep.subs, in SID order. Only subscriptions with those scopes call it, and
+// endpoints hold few of them; topic subscriptions, which may number many
+// thousands per connection, never do.
 func (b *Broker) setScopedLocked(ep *Endpoint) {
 	var inbox, group, streams []*Subscription
 	for _, s := range ep.subs {

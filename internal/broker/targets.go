@@ -136,10 +136,11 @@ func origin(sender *Endpoint, t *Target) route.Origin {
 	var o route.Origin
 	if sender != nil {
 		m := sender.meta.Load()
-		o = route.Origin{HasLocation: m.HasLocation, Lat: m.Lat, Lon: m.Lon, Region: m.Region}
+		o = route.Origin{HasLocation: m.HasLocation, Lat: m.Lat, Lon: m.Lon, XYZ: m.XYZ, Region: m.Region}
 	}
 	if t != nil && t.HasNear {
 		o.HasLocation, o.Lat, o.Lon = true, t.Lat, t.Lon
+		o.XYZ = route.UnitVector(t.Lat, t.Lon)
 	}
 	return o
 }
@@ -167,7 +168,7 @@ func putScratch(sc *scratch) {
 // add appends a candidate; load is read only for policies that rank on it.
 func (sc *scratch) add(ep *Endpoint, s *Subscription, p route.Policy) {
 	m := ep.meta.Load()
-	c := route.Candidate{ID: ep.id, Region: m.Region, HasLocation: m.HasLocation, Lat: m.Lat, Lon: m.Lon}
+	c := route.Candidate{ID: ep.id, Region: m.Region, HasLocation: m.HasLocation, Lat: m.Lat, Lon: m.Lon, XYZ: m.XYZ}
 	if p == route.Nearest || p == route.LeastLoaded {
 		c.PendingMsgs, c.PendingBytes = ep.sink.Pending()
 	}

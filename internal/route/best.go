@@ -42,14 +42,14 @@ func fill(c *Candidate, d Decision) {
 	c.RegionMatch = d.Origin.Region != "" && c.Region == d.Origin.Region
 	c.DistanceKm = math.NaN()
 	if d.Policy == Nearest && d.Origin.HasLocation && c.HasLocation {
-		c.DistanceKm = DistanceKm(d.Origin.Lat, d.Origin.Lon, c.Lat, c.Lon)
+		c.DistanceKm = distance(&d.Origin, c)
 	}
 }
 
 func better(a, b *Candidate, d Decision) bool {
 	switch d.Policy {
 	case Nearest:
-		return compareNearest(*a, *b) < 0
+		return compareNearest(a, b) < 0
 	case LeastLoaded:
 		return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID)) < 0
 	case Hash:

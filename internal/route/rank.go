@@ -16,6 +16,10 @@ type Candidate struct {
 	Lat, Lon     float64
 	PendingMsgs  int // messages queued for the endpoint and not yet written
 	PendingBytes int
+	// XYZ is the location as a unit vector (UnitVector); when both it and
+	// the origin's are set, distances come from the chord, several times
+	// cheaper than the haversine formula.
+	XYZ [3]float64
 
 	// Set by Rank for explanations.
 	DistanceKm  float64 // great-circle distance from the origin; NaN when unknown
@@ -26,6 +30,7 @@ type Candidate struct {
 type Origin struct {
 	HasLocation bool
 	Lat, Lon    float64
+	XYZ         [3]float64 // optional, see Candidate.XYZ
 	Region      string
 }
 
@@ -52,12 +57,12 @@ func Rank(cs []Candidate, d Decision) {
 		c.RegionMatch = d.Origin.Region != "" && c.Region == d.Origin.Region
 		c.DistanceKm = math.NaN()
 		if d.Origin.HasLocation && c.HasLocation {
-			c.DistanceKm = DistanceKm(d.Origin.Lat, d.Origin.Lon, c.Lat, c.Lon)
+			c.DistanceKm = distance(&d.Origin, c)
 		}
 	}
 	switch d.Policy {
 	case Nearest:
-		slices.SortStableFunc(cs, compareNearest)
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return compareNearest(&a, &b) })
 	case LeastLoaded:
 		slices.SortStableFunc(cs, func(a, b Candidate) int {
 			return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID))
@@ -77,7 +82,7 @@ func Rank(cs []Candidate, d Decision) {
 
 // compareNearest puts candidates with a known distance first, nearest
 // first; then same-region candidates; then the less loaded; then by ID.
-func compareNearest(a, b Candidate) int {
+func compareNearest(a, b *Candidate) int {
 	aKnown, bKnown := !math.IsNaN(a.DistanceKm), !math.IsNaN(b.DistanceKm)
 	if aKnown != bKnown {
 		if aKnown {
@@ -125,6 +130,24 @@ func rotate(cs []Candidate, k int) {
 	slices.Reverse(cs[:k])
 	slices.Reverse(cs[k:])
 	slices.Reverse(cs)
+}
+
+// UnitVector returns the point at lat, lon (degrees) as a unit vector from
+// the Earth's centre.
+func UnitVector(lat, lon float64) [3]float64 {
+	la, lo := lat*math.Pi/180, lon*math.Pi/180
+	return [3]float64{math.Cos(la) * math.Cos(lo), math.Cos(la) * math.Sin(lo), math.Sin(la)}
+}
+
+// distance is the great-circle distance from o to c, from unit vectors when
+// both have them.
+func distance(o *Origin, c *Candidate) float64 {
+	if o.XYZ == [3]float64{} || c.XYZ == [3]float64{} {
+		return DistanceKm(o.Lat, o.Lon, c.Lat, c.Lon)
+	}
+	dx, dy, dz := o.XYZ[0]-c.XYZ[0], o.XYZ[1]-c.XYZ[1], o.XYZ[2]-c.XYZ[2]
+	chord := math.Sqrt(dx*dx + dy*dy + dz*dz)
+	return 2 * earthRadiusKm * math.Asin(math.Min(1, chord/2))
 }
 
 // earthRadiusKm is the mean Earth radius.

@@ -46,6 +46,19 @@ func TestDistanceKm(t *testing.T) {
 	}
 }
 
+func TestChordDistanceAgreesWithHaversine(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 1000 {
+		o := Origin{HasLocation: true, Lat: r.Float64()*180 - 90, Lon: r.Float64()*360 - 180}
+		c := Candidate{HasLocation: true, Lat: r.Float64()*180 - 90, Lon: r.Float64()*360 - 180}
+		want := DistanceKm(o.Lat, o.Lon, c.Lat, c.Lon)
+		o.XYZ, c.XYZ = UnitVector(o.Lat, o.Lon), UnitVector(c.Lat, c.Lon)
+		if got := distance(&o, &c); math.Abs(got-want) > 1e-6*max(1, want) {
+			t.Fatalf("chord %.9f km, haversine %.9f km", got, want)
+		}
+	}
+}
+
 func TestNearestCDN(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -183,11 +196,14 @@ func BenchmarkBestNearest1000(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cs := make([]Candidate, 1000)
 	for i := range cs {
-		cs[i] = Candidate{ID: fmt.Sprint("e", i), HasLocation: true, Lat: r.Float64()*180 - 90, Lon: r.Float64()*360 - 180}
+		lat, lon := r.Float64()*180-90, r.Float64()*360-180
+		cs[i] = Candidate{ID: fmt.Sprint("e", i), HasLocation: true, Lat: lat, Lon: lon, XYZ: UnitVector(lat, lon)}
 	}
+	o := paris
+	o.XYZ = UnitVector(o.Lat, o.Lon)
 	b.ReportAllocs()
 	for b.Loop() {
-		Best(cs, Decision{Policy: Nearest, Origin: paris})
+		Best(cs, Decision{Policy: Nearest, Origin: o})
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // maxSpare is the largest buffer the flusher keeps for reuse; bigger ones
 // (after a burst) are released so idle connections stay small.
-const maxSpare = 256 << 10
+const maxSpare = 1 << 20
 
 // Deliver implements broker.Sink: it appends a MSG frame to the outbound
 // buffer. A connection whose queued bytes pass MaxPending is cut as a slow
