@@ -21,10 +21,11 @@ type EndpointInfo struct {
 	Region        string            `json:"region,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty"`
 	Location      *Location         `json:"location,omitempty"`
-	Groups        []string          `json:"groups,omitempty"` // multicast groups joined, by name
-	Subscriptions int               `json:"subscriptions"`    // live subscriptions
-	PendingMsgs   int               `json:"pending_msgs"`     // messages queued in the server for it
-	PendingBytes  int               `json:"pending_bytes"`    // bytes queued in the server for it
+	Groups        []string          `json:"groups,omitempty"`   // multicast groups joined, by name
+	Subscriptions int               `json:"subscriptions"`      // live subscriptions
+	PendingMsgs   int               `json:"pending_msgs"`       // messages queued in the server for it
+	PendingBytes  int               `json:"pending_bytes"`      // bytes queued in the server for it
+	PeakPending   int               `json:"peak_pending_bytes"` // the most bytes ever queued in the server for it
 }
 
 // GroupInfo describes a multicast group.

@@ -16,6 +16,7 @@ type EndpointView struct {
 	Subscriptions int               `json:"subscriptions"`
 	PendingMsgs   int               `json:"pending_msgs"`
 	PendingBytes  int               `json:"pending_bytes"`
+	PeakPending   int               `json:"peak_pending_bytes,omitempty"` // most bytes ever queued for it, where the transport tracks it
 }
 
 // Point is a location in degrees.
@@ -47,6 +48,9 @@ func (b *Broker) view(ep *Endpoint) EndpointView {
 		v.Location = &Point{m.Lat, m.Lon}
 	}
 	v.PendingMsgs, v.PendingBytes = ep.sink.Pending()
+	if p, ok := ep.sink.(interface{ PeakPending() int }); ok {
+		v.PeakPending = p.PeakPending()
+	}
 	b.mu.RLock()
 	v.Subscriptions = len(ep.subs)
 	for name := range ep.joined {

@@ -85,6 +85,7 @@ func (c *conn) deliverQueued(sid uint64, q *subQueue, m *broker.Message) bool {
 	bytes, n, dropped := q.Bytes(), q.Len(), q.Dropped()
 	out := q.Push(h, key, h.size())
 	c.pending += q.Bytes() - bytes
+	c.notePeak()
 	c.heldMsgs += q.Len() - n
 	over := c.pending > c.g.cfg.MaxPending
 	d := q.Dropped() - dropped
@@ -168,6 +169,7 @@ func (c *conn) appendMsgLocked(sid uint64, q *subQueue, m *broker.Message) {
 	before := len(c.out)
 	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), headers, m.Payload)
 	c.pending += len(c.out) - before
+	c.notePeak()
 	c.outMsgs++
 }
 

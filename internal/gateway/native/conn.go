@@ -21,10 +21,11 @@ type conn struct {
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
-	mu          sync.Mutex // guards out, spare, pending, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
+	mu          sync.Mutex // guards out, spare, pending, peak, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
 	out         []byte     // frames waiting for the flusher
 	spare       []byte     // the flusher's last buffer, reused for out
 	pending     int        // bytes queued (in out, being written, or held) and not yet written
+	peak        int        // the most pending has ever been
 	outMsgs     int        // messages in out
 	writingMsgs int        // messages in the buffer being written
 	closed      bool       // no more frames are accepted

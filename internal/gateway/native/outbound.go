@@ -31,6 +31,7 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	before := len(c.out)
 	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), m.Headers, m.Payload)
 	c.pending += len(c.out) - before
+	c.notePeak()
 	if c.pending > c.g.cfg.MaxPending {
 		c.out = c.out[:before]
 		c.mu.Unlock()
@@ -41,6 +42,21 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	c.mu.Unlock()
 	c.signal()
 	return true
+}
+
+// notePeak records the high-water mark of pending bytes; c.mu must be held.
+func (c *conn) notePeak() {
+	if c.pending > c.peak {
+		c.peak = c.pending
+	}
+}
+
+// PeakPending reports the most bytes ever queued for the connection and not
+// yet written: the bound that flow control and backpressure promise.
+func (c *conn) PeakPending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peak
 }
 
 // Pending implements broker.Sink: messages and bytes queued and not yet
@@ -74,6 +90,7 @@ func (c *conn) queue(fn func([]byte) []byte) {
 	before := len(c.out)
 	c.out = fn(c.out)
 	c.pending += len(c.out) - before
+	c.notePeak()
 	c.mu.Unlock()
 	c.signal()
 }

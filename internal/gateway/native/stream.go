@@ -28,6 +28,7 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 		c.out = (&wire.StreamClose{Stream: f.Stream, Code: f.Code, Reason: f.Reason}).Append(c.out)
 	}
 	c.pending += len(c.out) - before
+	c.notePeak()
 	if c.pending > c.g.cfg.MaxPending {
 		c.out = c.out[:before]
 		c.mu.Unlock()
