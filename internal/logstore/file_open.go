@@ -1,0 +1,108 @@
+package logstore
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// load opens the segments in l.dir and recovers them.
+func (l *FileLog) load() error {
+	fsys := l.cfg.FS
+	if err := fsys.MkdirAll(l.dir, 0o755); err != nil {
+		return fmt.Errorf("logstore: open %s: %w", l.dir, err)
+	}
+	bases, err := l.listSegments()
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		s, err := createSegment(fsys, l.dir, 1)
+		if err != nil {
+			return err
+		}
+		s.lastTime = math.MinInt64
+		l.segs = []*segment{s}
+		return nil
+	}
+	for i, base := range bases {
+		s := &segment{base: base, name: segPath(l.dir, base)}
+		l.segs = append(l.segs, s)
+		if i == len(bases)-1 {
+			err = l.loadActive(s)
+		} else {
+			err = l.loadSealed(s, bases[i+1])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	prev := int64(math.MinInt64)
+	for _, s := range l.segs {
+		if s.msgs == 0 {
+			s.lastTime = prev
+		}
+		prev = s.lastTime
+		l.msgs += s.msgs
+		l.bytes += s.size
+	}
+	return nil
+}
+
+// listSegments returns the segment bases in l.dir, ascending, and removes
+// leftover temporary index files.
+func (l *FileLog) listSegments() ([]uint64, error) {
+	entries, err := l.cfg.FS.ReadDir(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("logstore: open %s: %w", l.dir, err)
+	}
+	var bases []uint64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), idxExt+".tmp") {
+			_ = l.cfg.FS.Remove(filepath.Join(l.dir, e.Name()))
+		}
+		if base, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
+			bases = append(bases, base)
+		}
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+// createSegment creates an empty segment file and fsyncs the directory.
+func createSegment(fsys FS, dir string, base uint64) (*segment, error) {
+	s := &segment{base: base, name: segPath(dir, base), last: base - 1}
+	f, err := fsys.OpenFile(s.name, os.O_RDWR|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("logstore: create segment %d: %w", base, err)
+	}
+	s.f = f
+	if err := syncDir(fsys, dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("logstore: create segment %d: sync dir: %w", base, err)
+	}
+	return s, nil
+}
+
+// openSegment opens a segment file and returns its size.
+func (l *FileLog) openSegment(s *segment, flag int) (int64, error) {
+	f, err := l.cfg.FS.OpenFile(s.name, flag, 0)
+	if err != nil {
+		return 0, fmt.Errorf("logstore: open segment %d: %w", s.base, err)
+	}
+	s.f = f
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("logstore: open segment %d: %w", s.base, err)
+	}
+	return fi.Size(), nil
+}
+
+// apply copies a scan's findings into s.
+func (s *segment) apply(r scanResult) {
+	s.last, s.msgs, s.index, s.damaged = r.last, r.msgs, r.index, r.damaged
+	s.firstTime, s.lastTime = r.firstTime, r.lastTime
+}
