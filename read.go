@@ -3,6 +3,7 @@ package ferry
 import (
 	"bytes"
 	"fmt"
+	"unsafe"
 
 	"github.com/ferrymq/ferry/internal/wire"
 )
@@ -92,15 +93,8 @@ func (c *Conn) dispatch(m *wire.Msg) {
 	if s == nil || s.acc != nil {
 		return
 	}
-	msg := &Msg{
-		Subject: string(m.Subject),
-		Reply:   string(m.Reply),
-		From:    string(m.From),
-		Mode:    Mode(m.Mode),
-		Data:    bytes.Clone(m.Payload),
-		Sub:     s,
-		conn:    c,
-	}
+	msg := &Msg{Mode: Mode(m.Mode), Data: bytes.Clone(m.Payload), Sub: s, conn: c}
+	msg.Subject, msg.Reply, msg.From = strings3(m.Subject, m.Reply, m.From)
 	if len(m.Headers) > 0 {
 		hs, err := wire.ParseHeaders(m.Headers)
 		if err != nil {
@@ -113,5 +107,28 @@ func (c *Conn) dispatch(m *wire.Msg) {
 			msg.Header = s.serverDrops(msg.Header)
 		}
 	}
+	if s.direct && msg.Reply == "" {
+		s.handler(msg)
+		return
+	}
 	s.enqueue(msg)
+}
+
+// strings3 converts a, b and c to strings with one allocation: the three
+// share one immutable backing array.
+func strings3(a, b, c []byte) (string, string, string) {
+	n := len(a) + len(b) + len(c)
+	if n == 0 {
+		return "", "", ""
+	}
+	buf := make([]byte, 0, n)
+	buf = append(append(append(buf, a...), b...), c...)
+	str := func(i, j int) string {
+		if i == j {
+			return ""
+		}
+		return unsafe.String(&buf[i], j-i)
+	}
+	na, nb := len(a), len(a)+len(b)
+	return str(0, na), str(na, nb), str(nb, n)
 }

@@ -13,10 +13,18 @@ import (
 // addRef registers a waiter for the answer to ref.
 func (c *Conn) addRef(ref uint64) chan refResult {
 	ch := make(chan refResult, 1)
+	c.addRefChan(ref, ch)
+	return ch
+}
+
+// addRefChan registers ch, which must be empty and have capacity 1, as the
+// waiter for the answer to ref. The answer is sent while refMu is held, so
+// once dropRef returns nothing more is sent on ch: a caller may then
+// drain ch and reuse it.
+func (c *Conn) addRefChan(ref uint64, ch chan refResult) {
 	c.refMu.Lock()
 	c.refs[ref] = ch
 	c.refMu.Unlock()
-	return ch
 }
 
 // dropRef forgets the waiter for ref; a late answer is ignored.
@@ -29,12 +37,11 @@ func (c *Conn) dropRef(ref uint64) {
 // resolveRef delivers the answer to ref, if anyone still waits for it.
 func (c *Conn) resolveRef(ref uint64, res refResult) {
 	c.refMu.Lock()
-	ch := c.refs[ref]
-	delete(c.refs, ref)
-	c.refMu.Unlock()
-	if ch != nil {
-		ch <- res
+	if ch := c.refs[ref]; ch != nil {
+		delete(c.refs, ref)
+		ch <- res // never blocks: capacity 1, one answer per registration
 	}
+	c.refMu.Unlock()
 }
 
 // failRefs fails every waiting call with err.
@@ -42,10 +49,10 @@ func (c *Conn) failRefs(err error) {
 	c.refMu.Lock()
 	refs := c.refs
 	c.refs = map[uint64]chan refResult{}
-	c.refMu.Unlock()
 	for _, ch := range refs {
-		ch <- refResult{err: err}
+		ch <- refResult{err: err} // never blocks, see resolveRef
 	}
+	c.refMu.Unlock()
 }
 
 // awaitRef waits for the answer to ref, or ctx.

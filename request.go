@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/ferrymq/ferry/internal/wire"
 )
@@ -28,11 +29,12 @@ type requests struct {
 }
 
 // mailbox queues the replies to one request; it never blocks the reply
-// subscription.
+// subscription. Mailboxes are reused with their call (see callPool).
 type mailbox struct {
-	mu   sync.Mutex // guards msgs
-	msgs []*Msg
-	kick chan struct{} // capacity 1: there are messages to take
+	mu    sync.Mutex // guards msgs and spare
+	msgs  []*Msg
+	spare []*Msg        // the slice take returned last time, for reuse
+	kick  chan struct{} // capacity 1: there are messages to take
 }
 
 func (b *mailbox) put(m *Msg) {
@@ -45,12 +47,26 @@ func (b *mailbox) put(m *Msg) {
 	}
 }
 
+// take returns the queued replies. The slice is valid until the next take
+// (there is one reader, the waiting call).
 func (b *mailbox) take() []*Msg {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ms := b.msgs
-	b.msgs = nil
+	clear(b.spare)
+	b.msgs, b.spare = b.spare[:0], ms
 	return ms
+}
+
+// reset empties b for reuse; nothing may put to it any more.
+func (b *mailbox) reset() {
+	clear(b.msgs)
+	clear(b.spare)
+	b.msgs, b.spare = b.msgs[:0], b.spare[:0]
+	select {
+	case <-b.kick:
+	default:
+	}
 }
 
 // Request publishes data on subject with a reply address and waits for the
@@ -139,7 +155,10 @@ type call struct {
 	ref    uint64
 	token  uint64
 	answer chan refResult // nil once the OK or ERR arrived
-	box    *mailbox
+	box    mailbox
+
+	answerCh chan refResult // answer's channel, kept for reuse
+	reply    []byte         // scratch for the reply subject
 
 	reached  int // receivers the server delivered to; -1 until the OK
 	declined int
@@ -151,6 +170,12 @@ type call struct {
 	asked      int // declines when Explain was last asked
 }
 
+// callPool recycles calls with their channels and buffers: a request
+// then allocates little beyond its reply.
+var callPool = sync.Pool{New: func() any {
+	return &call{answerCh: make(chan refResult, 1), box: mailbox{kick: make(chan struct{}, 1)}}
+}}
+
 // startCall publishes m as a request with headers h and a fresh reply
 // address.
 func (c *Conn) startCall(m *Msg, h Header) (*call, error) {
@@ -158,22 +183,35 @@ func (c *Conn) startCall(m *Msg, h Header) (*call, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ferry: request %q: %w", m.Subject, err)
 	}
-	token, box := c.req.add()
-	ref := c.nextRef.Add(1)
-	answer := c.addRef(ref)
-	reply := prefix + strconv.FormatUint(token, 10)
-	if err := c.publish(ref, m.Subject, reply, m.Target, h, m.Data); err != nil {
-		c.dropRef(ref)
-		c.req.remove(token)
+	k := callPool.Get().(*call)
+	k.c, k.m, k.reached, k.declined, k.asking, k.asked = c, m, -1, 0, false, 0
+	k.token = c.req.add(&k.box)
+	k.ref = c.nextRef.Add(1)
+	k.answer = k.answerCh
+	c.addRefChan(k.ref, k.answer)
+	k.reply = strconv.AppendUint(append(k.reply[:0], prefix...), k.token, 10)
+	// The reply subject is copied into the writer's buffer by publish.
+	if err := c.publish(k.ref, m.Subject, unsafe.String(unsafe.SliceData(k.reply), len(k.reply)), m.Target, h, m.Data); err != nil {
+		k.end()
 		return nil, err
 	}
-	return &call{c: c, m: m, ref: ref, token: token, answer: answer, box: box, reached: -1, candidates: make(chan int, 1)}, nil
+	return k, nil
 }
 
-// end forgets the call; later replies and a late OK are dropped.
+// end forgets the call; later replies and a late OK are dropped. k must
+// not be used afterwards: it goes back to callPool.
 func (k *call) end() {
 	k.c.dropRef(k.ref) // the replies may overtake the server's OK
 	k.c.req.remove(k.token)
+	// Neither resolveRef nor requests.deliver sends to k any more: both
+	// send while holding the lock that dropRef and remove took.
+	select {
+	case <-k.answerCh:
+	default:
+	}
+	k.box.reset()
+	k.c, k.m, k.answer, k.candidates = nil, nil, nil, nil
+	callPool.Put(k)
 }
 
 // accepted records the server's answer to the PUB.
@@ -204,10 +242,14 @@ func (k *call) checkDeclines(ctx context.Context) {
 		return
 	}
 	k.asking, k.asked = true, k.declined
+	if k.candidates == nil {
+		k.candidates = make(chan int, 1)
+	}
 	subject, target := k.m.Subject, k.m.Target // the caller may reuse m once the call returns
+	c, candidates := k.c, k.candidates         // k is reused once the call returns
 	go func() {
 		n := -1
-		if ex, err := k.c.Explain(ctx, subject, target); err == nil {
+		if ex, err := c.Explain(ctx, subject, target); err == nil {
 			n = 0
 			for _, cd := range ex.Candidates {
 				if cd.Matched && cd.Subscribed {
@@ -215,7 +257,7 @@ func (k *call) checkDeclines(ctx context.Context) {
 				}
 			}
 		}
-		k.candidates <- n
+		candidates <- n
 	}()
 }
 
@@ -235,7 +277,7 @@ func (r *requests) ensure(c *Conn) (string, error) {
 		return r.prefix, nil
 	}
 	prefix := "_INBOX." + c.id + "."
-	s, err := c.subscribe(prefix+"*", subOptions{scope: uint8(wire.ScopeTopic)}, func(m *Msg) {
+	s, err := c.subscribe(prefix+"*", subOptions{scope: uint8(wire.ScopeTopic), direct: true}, func(m *Msg) {
 		r.deliver(prefix, m)
 	}, nil)
 	if err != nil {
@@ -245,9 +287,8 @@ func (r *requests) ensure(c *Conn) (string, error) {
 	return prefix, nil
 }
 
-// add registers a new request and returns its token and mailbox.
-func (r *requests) add() (uint64, *mailbox) {
-	b := &mailbox{kick: make(chan struct{}, 1)}
+// add registers the mailbox of a new request and returns its token.
+func (r *requests) add(b *mailbox) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.waiting == nil {
@@ -255,7 +296,7 @@ func (r *requests) add() (uint64, *mailbox) {
 	}
 	r.next++
 	r.waiting[r.next] = b
-	return r.next, b
+	return r.next
 }
 
 func (r *requests) remove(token uint64) {
@@ -265,19 +306,19 @@ func (r *requests) remove(token uint64) {
 }
 
 // deliver hands a reply to its request; replies nobody waits for are
-// dropped.
+// dropped. It puts while holding r.mu, so that once remove returns the
+// mailbox gets nothing more and can be reused.
 func (r *requests) deliver(prefix string, m *Msg) {
 	token, err := strconv.ParseUint(strings.TrimPrefix(m.Subject, prefix), 10, 64)
 	if err != nil {
 		return
 	}
+	m.Sub = nil // the reply subscription is the Conn's own
 	r.mu.Lock()
-	b := r.waiting[token]
-	r.mu.Unlock()
-	if b != nil {
-		m.Sub = nil // the reply subscription is the Conn's own
+	if b := r.waiting[token]; b != nil {
 		b.put(m)
 	}
+	r.mu.Unlock()
 }
 
 // Respond answers requests on subjects matching pattern, in topic and inbox

@@ -20,6 +20,11 @@ type subOptions struct {
 	policy       uint8 // queue-group member choice (SUB policy byte)
 	backpressure Backpressure
 	limit        int // backpressure limit; 0 is the server's default
+
+	// direct hands messages without a reply address to the handler on the
+	// read loop, skipping the queue and the delivery goroutine; for
+	// handlers that never block (the Conn's reply subscription).
+	direct bool
 }
 
 // InGroup makes the subscription share messages with the other subscriptions
@@ -158,7 +163,7 @@ func (c *Conn) newSubscription(pattern string, so subOptions, fn func(*Msg), ch 
 	s := &Subscription{
 		conn: c, sid: c.nextSID.Add(1), pattern: pattern, group: so.group,
 		scope: wire.Scope(so.scope), policy: so.policy, handler: fn, max: c.opts.subPending,
-		backpressure: so.backpressure, limit: so.limit,
+		backpressure: so.backpressure, limit: so.limit, direct: so.direct,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	if ch != nil {
@@ -186,6 +191,7 @@ type Subscription struct {
 	backpressure Backpressure    // the server's policy for this subscription (SUB)
 	limit        int             // its limit; 0 is the server's default
 	acc          *streamAcceptor // set for HandleStreams, ListenStreams and Listen: no handler, no MSGs
+	direct       bool            // see subOptions.direct
 
 	mu       sync.Mutex // guards queue, pending, slow, draining, stopped
 	queue    []*Msg     // received, not yet taken by deliver

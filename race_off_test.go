@@ -1,0 +1,5 @@
+//go:build !race
+
+package ferry
+
+const raceEnabled = false
