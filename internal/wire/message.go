@@ -1,5 +1,19 @@
 package wire
 
+import (
+	"encoding/binary"
+	"slices"
+)
+
+// growOnceMin is the payload size from which encoding a frame first grows
+// the buffer for the whole frame: appending field by field would grow (and
+// copy everything queued before) once for the payload anyway, and append's
+// growth for a big payload rounds less generously.
+const growOnceMin = 1 << 10
+
+// bytesLen is the encoded size of b: its uvarint length and its bytes.
+func bytesLen(b []byte) int { return binary.MaxVarintLen64 + len(b) }
+
 // Target names who may receive a PUB. The zero Target (ModePublish) reaches
 // topic subscriptions matching the subject.
 //
@@ -66,6 +80,11 @@ type Pub struct {
 
 // Append appends p as a frame.
 func (p *Pub) Append(dst []byte) []byte {
+	if len(p.Payload) >= growOnceMin {
+		n := HeaderSize + 1 + 2*binary.MaxVarintLen64 + bytesLen(p.Subject) + bytesLen(p.Reply) + bytesLen(p.Target.To) +
+			bytesLen(p.Target.Where) + bytesLen(p.Target.Key) + 32 + bytesLen(p.Headers) + bytesLen(p.Payload)
+		dst = slices.Grow(dst, n)
+	}
 	dst, start := beginFrame(dst, OpPub)
 	dst = appendUvarint(dst, p.Ref)
 	dst = appendBytes(dst, p.Subject)
@@ -133,6 +152,12 @@ func (m *Msg) Decode(body []byte) error {
 // AppendMsg appends a MSG frame built from parts, without a Msg value; it is
 // the server's delivery path.
 func AppendMsg(dst []byte, sid uint64, subject, reply, from []byte, mode Mode, headers, payload []byte) []byte {
+	if len(payload) >= growOnceMin {
+		// Grow dst once for the whole frame rather than letting the
+		// payload's append grow it (and copy what is queued) again.
+		n := HeaderSize + 1 + 2*binary.MaxVarintLen64 + bytesLen(subject) + bytesLen(reply) + bytesLen(from) + bytesLen(headers) + bytesLen(payload)
+		dst = slices.Grow(dst, n)
+	}
 	dst, start := beginFrame(dst, OpMsg)
 	dst = appendUvarint(dst, sid)
 	dst = appendBytes(dst, subject)

@@ -21,9 +21,10 @@ type conn struct {
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
-	mu          sync.Mutex // guards out, spare, pending, peak, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
+	mu          sync.Mutex // guards out, spare, smallWrites, pending, peak, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
 	out         []byte     // frames waiting for the flusher
 	spare       []byte     // the flusher's last buffer, reused for out
+	smallWrites int        // writes in a row much smaller than a big spare (keepSpare)
 	pending     int        // bytes queued (in out, being written, or held) and not yet written
 	peak        int        // the most pending has ever been
 	outMsgs     int        // messages in out
@@ -194,6 +195,7 @@ func (c *conn) pingTick() {
 		c.sendEmpty(wire.OpPing)
 	}
 	c.mu.Lock()
+	c.releaseBurstBuffersLocked()
 	if !c.closed {
 		c.pingTimer.Reset(c.g.cfg.PingInterval)
 	}

@@ -11,6 +11,49 @@ import (
 // (after a burst) are released so idle connections stay small.
 const maxSpare = 1 << 20
 
+// maxBurstSpare is the largest buffer the flusher keeps while bursts keep
+// filling it: a buffer above maxSpare is kept as long as the writes use a
+// good part of it, and released after burstSmallWrites writes in a row
+// that used less than 1/16. Dropping it after every write made a sustained
+// burst (large payloads to a busy subscriber) reallocate and re-grow the
+// outbound buffer, copying it, on every write.
+const (
+	maxBurstSpare    = 16 << 20
+	burstSmallWrites = 64
+)
+
+// keepSpare reports whether the flusher should keep a written buffer of
+// capacity n that held used bytes; c.mu must be held.
+func (c *conn) keepSpare(n, used int) bool {
+	switch {
+	case n <= maxSpare:
+		c.smallWrites = 0
+		return true
+	case n > maxBurstSpare:
+		return false
+	case used >= n/16:
+		c.smallWrites = 0
+		return true
+	case c.smallWrites < burstSmallWrites:
+		c.smallWrites++
+		return true
+	}
+	c.smallWrites = 0
+	return false
+}
+
+// releaseBurstBuffersLocked gives back, once per ping interval, buffers
+// kept after a burst, so a connection that went quiet does not hold
+// megabytes until it writes again. c.mu must be held.
+func (c *conn) releaseBurstBuffersLocked() {
+	if cap(c.spare) > maxSpare {
+		c.spare = nil
+	}
+	if len(c.out) == 0 && cap(c.out) > maxSpare {
+		c.out = nil
+	}
+}
+
 // Deliver implements broker.Sink: it appends a MSG frame to the outbound
 // buffer. A connection whose queued bytes pass MaxPending is cut as a slow
 // consumer, so it never slows the publisher or other receivers. A
@@ -173,7 +216,7 @@ func (c *conn) flushLoop() {
 			c.mu.Lock()
 			c.pending -= len(buf)
 			c.writingMsgs = 0
-			if cap(buf) <= maxSpare {
+			if c.keepSpare(cap(buf), len(buf)) {
 				c.spare = buf[:0]
 			}
 			more := c.subq != nil && err == nil && c.refillLocked()
