@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/ferrymq/ferry"
-	"github.com/ferrymq/ferry/server"
+	"github.com/ferrymq/ferry/examples/internal/embedded"
 )
 
 func main() {
@@ -77,7 +77,7 @@ func chat(ctx context.Context, in io.Reader, out io.Writer, args []string) error
 
 	url := *serverURL
 	if url == "" {
-		srv, stop, err := startServer()
+		srv, stop, err := embedded.Start("chat")
 		if err != nil {
 			return err
 		}
@@ -268,29 +268,6 @@ func messages(n int) string {
 		return "1 message"
 	}
 	return fmt.Sprintf("%d messages", n)
-}
-
-// startServer starts an embedded broker on a free loopback port.
-func startServer() (*server.Server, func(), error) {
-	dir, err := os.MkdirTemp("", "ferry-chat-")
-	if err != nil {
-		return nil, nil, err
-	}
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir})
-	if err == nil {
-		err = srv.Start()
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("start the embedded broker: %w", err)
-	}
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		os.RemoveAll(dir)
-	}
-	return srv, stop, nil
 }
 
 // syncWriter serialises writes from several goroutines.

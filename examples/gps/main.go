@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ferrymq/ferry"
-	"github.com/ferrymq/ferry/server"
+	"github.com/ferrymq/ferry/examples/internal/embedded"
 )
 
 func main() {
@@ -63,7 +63,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	url := *serverURL
 	if url == "" {
-		srv, stop, err := startServer()
+		srv, stop, err := embedded.Start("gps")
 		if err != nil {
 			return err
 		}
@@ -105,29 +105,6 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "ok: every dashboard received all %d fixes in order\n", len(track))
 	return nil
-}
-
-// startServer starts an embedded broker on a free loopback port.
-func startServer() (*server.Server, func(), error) {
-	dir, err := os.MkdirTemp("", "ferry-gps-")
-	if err != nil {
-		return nil, nil, err
-	}
-	srv, err := server.New(server.Options{Listen: "127.0.0.1:0", DataDir: dir})
-	if err == nil {
-		err = srv.Start()
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("start the embedded broker: %w", err)
-	}
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		os.RemoveAll(dir)
-	}
-	return srv, stop, nil
 }
 
 // streamTrack connects as the tracker and streams the fixes to every
