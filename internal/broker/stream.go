@@ -134,34 +134,31 @@ func (b *Broker) streamAnycast(sender *Endpoint, t *Target, se *selEntry, subj [
 // an error to send past the granted window; data for a stream that has
 // already ended is dropped silently (it crossed a close).
 func (b *Broker) StreamData(ep *Endpoint, id, seq uint64, headers, payload []byte) error {
-	side := ep.stream(id)
-	if side == nil {
-		return nil
-	}
-	r := side.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil
-	}
-	f := StreamFrame{Kind: StreamDataKind, Seq: seq, Headers: headers, Payload: payload}
-	if side.leg != nil {
-		return r.backDataLocked(side.leg, &f)
-	}
+	return withStream(ep, id, func(side *streamSide, r *relay) error {
+		f := StreamFrame{Kind: StreamDataKind, Seq: seq, Headers: headers, Payload: payload}
+		if side.leg != nil {
+			return r.backDataLocked(side.leg, &f)
+		}
+		return r.forwardLocked(id, &f)
+	})
+}
+
+// forwardLocked relays the opener's message to every acceptor.
+func (r *relay) forwardLocked(id uint64, f *StreamFrame) error {
 	if r.openerDone {
 		return fmt.Errorf("%w: stream %d: data after close", ErrInvalidTarget, id)
 	}
-	if err := r.fan.Send(len(payload)); err != nil {
+	if err := r.fan.Send(len(f.Payload)); err != nil {
 		r.abortLocked(CloseWindowExceed, err.Error())
 		return fmt.Errorf("%w: stream %d: %w", ErrInvalidTarget, id, err)
 	}
 	for _, l := range r.legs {
 		f.Stream = l.id
-		if !l.ep.sink.Stream(&f) {
+		if !l.ep.sink.Stream(f) {
 			r.legGoneLocked(l, ClosePeerGone, "receiver connection closed")
 		}
 	}
-	b.stats.streamMsgs.Add(1)
+	r.b.stats.streamMsgs.Add(1)
 	r.checkStallLocked()
 	return nil
 }

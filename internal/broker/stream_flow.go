@@ -14,16 +14,29 @@ func bestIndex(sc *scratch, t *Target, sender *Endpoint, key []byte, turn uint64
 // StreamCredit records credit ep grants on stream id: an acceptor's grant
 // paces the opener; on a channel, the opener's grant paces the acceptor.
 func (b *Broker) StreamCredit(ep *Endpoint, id uint64, c stream.Credit) {
+	withStream(ep, id, func(side *streamSide, r *relay) error {
+		r.creditLocked(side, c)
+		return nil
+	})
+}
+
+// withStream runs fn with the relay of ep's stream id locked, unless the
+// stream is unknown or already closed (frames that crossed a close).
+func withStream(ep *Endpoint, id uint64, fn func(side *streamSide, r *relay) error) error {
 	side := ep.stream(id)
 	if side == nil {
-		return
+		return nil
 	}
 	r := side.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return
+		return nil
 	}
+	return fn(side, r)
+}
+
+func (r *relay) creditLocked(side *streamSide, c stream.Credit) {
 	if side.leg == nil {
 		if r.flags&StreamBidi == 0 || len(r.legs) == 0 {
 			return
@@ -50,16 +63,13 @@ func (r *relay) tellOpenerLocked(d stream.Credit) {
 // channel; from an acceptor it leaves a one-way stream, and half-closes a
 // channel. Any other code aborts the whole stream with the reason.
 func (b *Broker) CloseStream(ep *Endpoint, id, code uint64, reason string) {
-	side := ep.stream(id)
-	if side == nil {
-		return
-	}
-	r := side.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
+	withStream(ep, id, func(side *streamSide, r *relay) error {
+		r.closeSideLocked(side, code, reason)
+		return nil
+	})
+}
+
+func (r *relay) closeSideLocked(side *streamSide, code uint64, reason string) {
 	bidi := r.flags&StreamBidi != 0
 	switch {
 	case code != CloseEnd:
