@@ -26,7 +26,8 @@ type conn struct {
 	spare       []byte     // the flusher's last buffer, reused for out
 	smallWrites int        // writes in a row much smaller than a big spare (keepSpare)
 	pending     int        // bytes queued (in out, being written, or held) and not yet written
-	peak        int        // the most pending has ever been
+	writing     int        // bytes of pending inside the socket write in progress
+	peak        int        // the most pending-writing has ever been
 	outMsgs     int        // messages in out
 	writingMsgs int        // messages in the buffer being written
 	closed      bool       // no more frames are accepted

@@ -87,15 +87,17 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	return true
 }
 
-// notePeak records the high-water mark of pending bytes; c.mu must be held.
+// notePeak records the high-water mark of queued bytes; c.mu must be held.
 func (c *conn) notePeak() {
-	if c.pending > c.peak {
-		c.peak = c.pending
+	if q := c.pending - c.writing; q > c.peak {
+		c.peak = q
 	}
 }
 
 // PeakPending reports the most bytes ever queued for the connection and not
-// yet written: the bound that flow control and backpressure promise.
+// yet handed to the socket: the bound that flow control and backpressure
+// promise. (Bytes inside a socket write in progress are the kernel's to
+// take; counting them would count data the receiver may already have.)
 func (c *conn) PeakPending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -107,7 +109,7 @@ func (c *conn) PeakPending() int {
 func (c *conn) Pending() (msgs, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.outMsgs + c.writingMsgs + c.heldMsgs, c.pending
+	return c.outMsgs + c.heldMsgs, c.pending - c.writing
 }
 
 // slowConsumer cuts the connection at once: a client that does not read
@@ -205,6 +207,7 @@ func (c *conn) flushLoop() {
 		buf := c.out
 		c.out, c.spare = c.spare[:0], nil
 		c.writingMsgs, c.outMsgs = c.outMsgs, 0
+		c.writing = len(buf)
 		if c.subq != nil {
 			c.startWriteLocked()
 		}
@@ -215,6 +218,7 @@ func (c *conn) flushLoop() {
 			_, err := c.nc.Write(buf)
 			c.mu.Lock()
 			c.pending -= len(buf)
+			c.writing = 0
 			c.writingMsgs = 0
 			if c.keepSpare(cap(buf), len(buf)) {
 				c.spare = buf[:0]
