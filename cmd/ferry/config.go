@@ -55,6 +55,8 @@ var settings = []setting{
 	durationSetting("write_timeout", func(c *serveConfig) *time.Duration { return &c.Server.WriteTimeout }),
 	durationSetting("ping_interval", func(c *serveConfig) *time.Duration { return &c.Server.PingInterval }),
 	countSetting("max_pings_out", func(c *serveConfig) *int { return &c.Server.MaxPingsOut }),
+	countSetting("max_attempts", func(c *serveConfig) *int { return &c.Server.MaxAttempts }),
+	durationSetting("stall_timeout", func(c *serveConfig) *time.Duration { return &c.Server.StallTimeout }),
 	{key: "log_level", kind: kindString, set: func(c *serveConfig, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},

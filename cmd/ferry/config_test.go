@@ -40,7 +40,7 @@ var configTests = []configTest{
 				MaxPayload: 1 << 20, MaxHeaders: 64 << 10, MaxSubjectBytes: 256, MaxSubjectTokens: 32,
 				MaxSubsPerConn: 65536, MaxPending: 32 << 20, MaxConns: 65536,
 				HandshakeTimeout: 2 * time.Second, WriteTimeout: 5 * time.Second,
-				PingInterval: 30 * time.Second, MaxPingsOut: 2,
+				PingInterval: 30 * time.Second, MaxPingsOut: 2, MaxAttempts: 3, StallTimeout: 2 * time.Second,
 			}
 			if c.Server != want {
 				t.Errorf("got %+v\nwant %+v", c.Server, want)

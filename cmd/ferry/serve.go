@@ -83,6 +83,8 @@ const configKeysHelp = `  key                 meaning                         de
   write_timeout       time allowed for a write        "5s"
   ping_interval       ping clients idle this long     "30s"
   max_pings_out       unanswered pings before close   2
+  max_attempts        deliveries of an anycast request 3
+  stall_timeout       cut-slow stream stall limit     "2s"
   log_level           debug, info, warn or error      "info"
   log_format          text or json                    "text"
 Sizes are bytes, or a whole number with KiB, MiB or GiB; durations are
