@@ -65,92 +65,117 @@ func (c *Conn) RequestMany(ctx context.Context, m *Msg, opts ...GatherOption) (*
 		return nil, err
 	}
 	defer k.end()
-	g := &Gather{}
-	answered := 0 // replies and acknowledgements
+	gt := &gatherer{ctx: ctx, k: k, o: o, g: &Gather{}}
+	if err := gt.run(); err != nil {
+		return gt.g, fmt.Errorf("ferry: request %q to %v: %w", m.Subject, m.Target, err)
+	}
+	return gt.g, nil
+}
+
+// gatherer collects the answers of one RequestMany.
+type gatherer struct {
+	ctx      context.Context
+	k        *call
+	o        gatherOptions
+	g        *Gather
+	answered int // replies and acknowledgements
+}
+
+// run waits for answers until the gather is complete, capped, quiet, or
+// its context ends.
+func (gt *gatherer) run() error {
+	k, g := gt.k, gt.g
 	var quiet <-chan time.Time
 	var timer *time.Timer
-	if o.quiet > 0 {
-		timer = time.NewTimer(o.quiet)
+	if gt.o.quiet > 0 {
+		timer = time.NewTimer(gt.o.quiet)
 		defer timer.Stop()
 		quiet = timer.C
-	}
-	fail := func(err error) (*Gather, error) {
-		return g, fmt.Errorf("ferry: request %q to %v: %w", m.Subject, m.Target, err)
-	}
-	// done reports whether the gather is over, setting Complete.
-	done := func() bool {
-		if k.anycast() {
-			g.Complete = answered > 0
-		} else {
-			g.Complete = k.reached > 0 && answered+k.declined >= k.reached
-		}
-		over := g.Complete || (o.maxReplies > 0 && len(g.Replies) >= o.maxReplies)
-		if over && k.answer != nil {
-			// A reply overtook the server's OK, which follows at once:
-			// wait for it so that Reached is known.
-			select {
-			case res := <-k.answer:
-				k.answer = nil
-				if k.accepted(res) == nil {
-					g.Reached = k.reached
-				}
-			case <-ctx.Done():
-			}
-		}
-		return over
 	}
 	for {
 		select {
 		case <-k.box.kick:
-			for _, r := range k.box.take() {
-				switch r.Status() {
-				case StatusNoResponders:
-					if len(g.Replies) == 0 {
-						return fail(ErrNoResponders)
-					}
-					return g, nil
-				case StatusDeclined:
-					k.declined++
-					g.Declined = k.declined
-				case StatusAck:
-					answered++
-				default:
-					answered++
-					g.Replies = append(g.Replies, r)
-				}
-				if done() {
-					return g, nil
-				}
+			if over, err := gt.take(); over || err != nil {
+				return err
 			}
 			if timer != nil {
-				timer.Reset(o.quiet)
+				timer.Reset(gt.o.quiet)
 			}
-			k.checkDeclines(ctx)
+			k.checkDeclines(gt.ctx)
 		case res := <-k.answer:
 			k.answer = nil
 			if err := k.accepted(res); err != nil {
-				return fail(err)
+				return err
 			}
 			g.Reached = k.reached
-			if done() {
-				return g, nil
+			if gt.done() {
+				return nil
 			}
 		case n := <-k.candidates:
 			if k.tooFewCandidates(n) {
 				g.Complete = true
-				return g, nil
+				return nil
 			}
-			k.checkDeclines(ctx)
+			k.checkDeclines(gt.ctx)
 		case <-quiet:
-			if len(g.Replies) == 0 {
-				return fail(fmt.Errorf("%w: no reply within the quiet period of %v", ErrTimeout, o.quiet))
-			}
-			return g, nil
-		case <-ctx.Done():
-			if len(g.Replies) == 0 {
-				return fail(ctxErr(ctx))
-			}
-			return g, nil
+			return gt.ended(fmt.Errorf("%w: no reply within the quiet period of %v", ErrTimeout, gt.o.quiet))
+		case <-gt.ctx.Done():
+			return gt.ended(ctxErr(gt.ctx))
 		}
 	}
+}
+
+// ended is the result of a gather stopped early: err only when nothing
+// was received.
+func (gt *gatherer) ended(err error) error {
+	if len(gt.g.Replies) == 0 {
+		return err
+	}
+	return nil
+}
+
+// take counts the answers that arrived; over reports the gather's end.
+func (gt *gatherer) take() (over bool, err error) {
+	for _, r := range gt.k.box.take() {
+		switch r.Status() {
+		case StatusNoResponders:
+			return true, gt.ended(ErrNoResponders)
+		case StatusDeclined:
+			gt.k.declined++
+			gt.g.Declined = gt.k.declined
+		case StatusAck:
+			gt.answered++
+		default:
+			gt.answered++
+			gt.g.Replies = append(gt.g.Replies, r)
+		}
+		if gt.done() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// done reports whether the gather is over, setting Complete.
+func (gt *gatherer) done() bool {
+	k, g := gt.k, gt.g
+	if k.anycast() {
+		g.Complete = gt.answered > 0
+	} else {
+		g.Complete = k.reached > 0 && gt.answered+k.declined >= k.reached
+	}
+	over := g.Complete || (gt.o.maxReplies > 0 && len(g.Replies) >= gt.o.maxReplies)
+	if over && k.answer != nil {
+		// A reply overtook the server's OK, which follows at once: wait
+		// for it so that Reached is known.
+		select {
+		case res := <-k.answer:
+			k.answer = nil
+			if k.accepted(res) == nil {
+				g.Reached = k.reached
+			}
+		case <-gt.ctx.Done():
+		}
+	}
+	return over
 }
