@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ferrymq/ferry/internal/wire"
 )
@@ -58,6 +59,42 @@ type Explanation struct {
 	Candidates []Candidate `json:"candidates"`       // every endpoint considered, matched or not
 	Chosen     []string    `json:"chosen"`           // who would receive it
 	Reason     string      `json:"reason"`           // a sentence for humans
+}
+
+// ServerInfo is the server's identity and counters, as QUERY server
+// answers it (Conn.ServerInfo).
+type ServerInfo struct {
+	Server      string      `json:"server"` // name and version, like "ferry 0.1.0"
+	Connections int         `json:"connections"`
+	Stats       ServerStats `json:"stats"`
+	Dropped     uint64      `json:"dropped"` // messages dropped by subscriptions' backpressure policies
+}
+
+// ServerStats are the broker's counters, cumulative since it started.
+type ServerStats struct {
+	Endpoints     int
+	Subscriptions int64
+	MsgsIn        uint64    // messages published
+	BytesIn       uint64    // payload bytes published
+	MsgsOut       uint64    // deliveries to subscriptions
+	BytesOut      uint64    // payload bytes delivered
+	NoReceivers   uint64    // publishes that reached nobody
+	SlowConsumers uint64    // connections cut for falling behind
+	Failovers     uint64    // anycast requests handed to the next candidate
+	Streams       uint64    // streams and channels opened
+	StreamMsgs    uint64    // stream messages relayed
+	StreamStalls  uint64    // times a cut-slow stream was held back by one receiver
+	MsgsInByMode  [5]uint64 // MsgsIn by mode: publish, unicast, broadcast, multicast, anycast
+	Uptime        time.Duration
+}
+
+// ServerInfo asks the server for its identity and counters.
+func (c *Conn) ServerInfo(ctx context.Context) (*ServerInfo, error) {
+	var out ServerInfo
+	if err := c.query(ctx, &wire.Query{Kind: wire.QueryServer}, &out); err != nil {
+		return nil, fmt.Errorf("ferry: server info: %w", err)
+	}
+	return &out, nil
 }
 
 // Endpoints lists the connected endpoints whose labels match the selector

@@ -33,6 +33,13 @@ type Options struct {
 	DataDir string // directory for durable state (reserved for logs)
 	Name    string // server name reported in INFO
 
+	// HTTPListen is the TCP address of the HTTP listener serving /healthz,
+	// /readyz, /metrics (Prometheus) and the JSON API under /api/v1/
+	// (docs/operations.md). Empty means no HTTP listener: an embedded
+	// server opens only the native port unless asked. "ferry serve"
+	// defaults it to 127.0.0.1:7480.
+	HTTPListen string
+
 	MaxPayload       int           // largest message payload in bytes
 	MaxHeaders       int           // largest encoded header block in bytes
 	MaxSubjectBytes  int           // longest subject or pattern in bytes

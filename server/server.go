@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/gateway/httpapi"
 	"github.com/ferrymq/ferry/internal/gateway/native"
 	"github.com/ferrymq/ferry/internal/subject"
 )
@@ -24,9 +27,13 @@ type Server struct {
 	opts   Options
 	broker *broker.Broker
 	native *native.Gateway
+	http   *httpapi.Handler
 
-	mu       sync.Mutex // guards ln, started
+	mu       sync.Mutex // guards ln, httpLn, httpSrv, started
 	ln       net.Listener
+	httpLn   net.Listener  // nil without Options.HTTPListen
+	httpSrv  *http.Server  // serves http on httpLn
+	httpDone chan struct{} // closed when httpSrv.Serve returned
 	started  bool
 	start    time.Time
 	done     chan struct{}
@@ -60,7 +67,13 @@ func New(opts Options) (*Server, error) {
 		MaxPingsOut:      o.MaxPingsOut,
 		Logger:           o.Logger,
 	})
-	return &Server{opts: o, broker: b, native: g, done: make(chan struct{})}, nil
+	s := &Server{opts: o, broker: b, native: g, done: make(chan struct{})}
+	s.http = httpapi.New(httpapi.Config{
+		Broker: b, Name: o.Name, Version: Version,
+		Connections: g.NumConns, Dropped: g.Dropped, Uptime: s.uptime,
+		ProcessMetrics: true,
+	})
+	return s, nil
 }
 
 // Start listens on Options.Listen and serves in the background. It returns
@@ -75,8 +88,28 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.opts.Listen, err)
 	}
+	if s.opts.HTTPListen != "" {
+		hln, err := net.Listen("tcp", s.opts.HTTPListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: HTTP listen on %s: %w", s.opts.HTTPListen, err)
+		}
+		s.httpLn, s.httpDone = hln, make(chan struct{})
+		s.httpSrv = &http.Server{Handler: s.http, ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
+	}
 	s.ln, s.started, s.start = ln, true, time.Now()
 	s.opts.Logger.Info("listening", "addr", ln.Addr().String(), "protocol", "native", "version", Version)
+	if s.httpLn != nil {
+		s.opts.Logger.Info("listening", "addr", s.httpLn.Addr().String(), "protocol", "http")
+		go func() {
+			defer close(s.httpDone)
+			s.httpSrv.Serve(s.httpLn) // returns http.ErrServerClosed on Shutdown
+		}()
+	}
+	// The listener is open, so connections queue in its backlog from now
+	// on: the server is ready.
+	s.http.SetReady(true)
 	go func() {
 		err := s.native.Serve(ln)
 		s.mu.Lock()
@@ -97,6 +130,21 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
+// HTTPAddr returns the HTTP listener's address, or nil before Start or
+// without Options.HTTPListen.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// Handler returns the HTTP handler (health, metrics, JSON API), for
+// embedding it in another HTTP server instead of Options.HTTPListen.
+func (s *Server) Handler() http.Handler { return s.http }
+
 // URL returns the client URL of the native listener, like
 // "ferry://127.0.0.1:7420", or "" before Start.
 func (s *Server) URL() string {
@@ -112,14 +160,22 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Shutdown stops accepting connections, tells clients the server is going
 // away, flushes what is pending to each and closes them. If ctx ends first,
-// the remaining connections are closed at once.
+// the remaining connections are closed at once. /readyz answers 503 from
+// the start of Shutdown; the HTTP listener closes last.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.http.SetReady(false)
 	s.mu.Lock()
-	started := s.started
+	started, httpSrv, httpDone := s.started, s.httpSrv, s.httpDone
 	s.mu.Unlock()
 	err := s.native.Shutdown(ctx)
 	if started {
 		<-s.done
+	}
+	if httpSrv != nil {
+		if herr := httpSrv.Shutdown(ctx); herr != nil {
+			httpSrv.Close()
+		}
+		<-httpDone
 	}
 	s.opts.Logger.Info("stopped")
 	return err
@@ -139,24 +195,33 @@ type Stats struct {
 	Failovers     uint64
 	Streams       uint64
 	StreamMsgs    uint64
+	StreamStalls  uint64
+	Dropped       uint64    // messages dropped by subscriptions' backpressure policies
+	MsgsInByMode  [5]uint64 // MsgsIn by routing mode: publish, unicast, broadcast, multicast, anycast
 	Uptime        time.Duration
+}
+
+// uptime is the time since Start, or 0 before it.
+func (s *Server) uptime() time.Duration {
+	s.mu.Lock()
+	start := s.start
+	s.mu.Unlock()
+	if start.IsZero() {
+		return 0
+	}
+	return time.Since(start)
 }
 
 // Stats returns a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
 	bs := s.broker.Stats()
-	s.mu.Lock()
-	start := s.start
-	s.mu.Unlock()
-	var up time.Duration
-	if !start.IsZero() {
-		up = time.Since(start)
-	}
+	up := s.uptime()
 	return Stats{
 		Connections: s.native.NumConns(), Endpoints: bs.Endpoints,
 		Subscriptions: bs.Subscriptions, MsgsIn: bs.MsgsIn, BytesIn: bs.BytesIn,
 		MsgsOut: bs.MsgsOut, BytesOut: bs.BytesOut, NoReceivers: bs.NoReceivers,
 		SlowConsumers: bs.SlowConsumers, Failovers: bs.Failovers, Streams: bs.Streams,
-		StreamMsgs: bs.StreamMsgs, Uptime: up,
+		StreamMsgs: bs.StreamMsgs, StreamStalls: bs.StreamStalls, Dropped: s.native.Dropped(),
+		MsgsInByMode: bs.MsgsInByMode, Uptime: up,
 	}
 }

@@ -17,9 +17,25 @@ import (
 
 // serveConfig is everything "ferry serve" is configured with.
 type serveConfig struct {
-	Server    server.Options // zero fields take the server's defaults
+	Server server.Options // zero fields take the server's defaults
+	// HTTP is the HTTP listener's address (health, metrics, JSON API):
+	// DefaultHTTP unless set; "off" or "" disables it. serve copies it to
+	// Server.HTTPListen, which an embedded server leaves empty.
+	HTTP      string
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+}
+
+// DefaultHTTP is the default address of "ferry serve"'s HTTP listener.
+const DefaultHTTP = "127.0.0.1:7480"
+
+// httpListen is the server's HTTPListen for the http setting: "" when it
+// is "off" or empty.
+func (c serveConfig) httpListen() string {
+	if strings.EqualFold(strings.TrimSpace(c.HTTP), "off") {
+		return ""
+	}
+	return strings.TrimSpace(c.HTTP)
 }
 
 // kind says which raw values a setting accepts.
@@ -44,6 +60,7 @@ var settings = []setting{
 	stringSetting("listen", func(c *serveConfig) *string { return &c.Server.Listen }),
 	stringSetting("data", func(c *serveConfig) *string { return &c.Server.DataDir }),
 	stringSetting("name", func(c *serveConfig) *string { return &c.Server.Name }),
+	stringSetting("http", func(c *serveConfig) *string { return &c.HTTP }),
 	sizeSetting("max_payload", func(c *serveConfig) *int { return &c.Server.MaxPayload }),
 	sizeSetting("max_headers", func(c *serveConfig) *int { return &c.Server.MaxHeaders }),
 	sizeSetting("max_subject_bytes", func(c *serveConfig) *int { return &c.Server.MaxSubjectBytes }),
@@ -119,7 +136,7 @@ func flagKey(key string) string { return strings.ReplaceAll(key, "_", "-") }
 // when both are empty), the FERRY_* environment variables, and flags, which
 // maps keys to the values of the flags given on the command line.
 func loadConfig(path string, lookupEnv func(string) (string, bool), flags map[string]string) (serveConfig, error) {
-	c := serveConfig{LogLevel: slog.LevelInfo, LogFormat: "text"}
+	c := serveConfig{LogLevel: slog.LevelInfo, LogFormat: "text", HTTP: DefaultHTTP}
 	if path == "" {
 		path, _ = lookupEnv("FERRY_CONFIG")
 	}

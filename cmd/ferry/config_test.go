@@ -42,8 +42,8 @@ var configTests = []configTest{
 				HandshakeTimeout: 2 * time.Second, WriteTimeout: 5 * time.Second,
 				PingInterval: 30 * time.Second, MaxPingsOut: 2, MaxAttempts: 3, StallTimeout: 2 * time.Second,
 			}
-			if c.Server != want {
-				t.Errorf("got %+v\nwant %+v", c.Server, want)
+			if c.Server != want || c.HTTP != DefaultHTTP {
+				t.Errorf("got %+v, http %q\nwant %+v", c.Server, c.HTTP, want)
 			}
 		},
 	},
@@ -98,6 +98,43 @@ var configTests = []configTest{
 		want: func(t *testing.T, c serveConfig) {
 			if c.Server.MaxPayload != 1<<20 {
 				t.Errorf("file not read: %+v", c.Server)
+			}
+		},
+	},
+	{
+		name: "http default",
+		want: func(t *testing.T, c serveConfig) {
+			if c.HTTP != DefaultHTTP || c.httpListen() != DefaultHTTP {
+				t.Errorf("http %q, listen %q; want %s", c.HTTP, c.httpListen(), DefaultHTTP)
+			}
+		},
+	},
+	{
+		name: "http from file, env off",
+		file: `http = "0.0.0.0:9000"`,
+		env:  map[string]string{"FERRY_HTTP": "off"},
+		want: func(t *testing.T, c serveConfig) {
+			if c.httpListen() != "" {
+				t.Errorf("http %q is not off", c.HTTP)
+			}
+		},
+	},
+	{
+		name:  "http flag empty disables",
+		file:  `http = "0.0.0.0:9000"`,
+		flags: map[string]string{"http": ""},
+		want: func(t *testing.T, c serveConfig) {
+			if c.httpListen() != "" {
+				t.Errorf("http %q is not off", c.HTTP)
+			}
+		},
+	},
+	{
+		name: "http from file",
+		file: `http = "0.0.0.0:9000"`,
+		want: func(t *testing.T, c serveConfig) {
+			if c.httpListen() != "0.0.0.0:9000" {
+				t.Errorf("http %q", c.HTTP)
 			}
 		},
 	},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -427,11 +428,22 @@ func TestE2ESendListen(t *testing.T) {
 }
 
 func TestE2EServe(t *testing.T) {
-	addr := freeAddr(t)
-	srv := start(t, "", "", "serve", "--listen", addr, "--data", t.TempDir(), "--log-format", "json")
-	srv.waitStderr(`"listening"`)
-	if !strings.Contains(srv.stderr.String(), addr) {
-		t.Errorf("listening log lacks the address %s: %s", addr, srv.stderr)
+	addr, httpAddr := freeAddr(t), freeAddr(t)
+	srv := start(t, "", "", "serve", "--listen", addr, "--http", httpAddr, "--data", t.TempDir(), "--log-format", "json")
+	srv.waitStderr(`"protocol":"http"`)
+	if !strings.Contains(srv.stderr.String(), addr) || !strings.Contains(srv.stderr.String(), httpAddr) {
+		t.Errorf("listening logs lack the address %s or %s: %s", addr, httpAddr, srv.stderr)
+	}
+	for path, want := range map[string]string{"/healthz": "ok\n", "/readyz": "ready\n"} {
+		resp, err := http.Get("http://" + httpAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != want {
+			t.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
+		}
 	}
 	url := "ferry://" + addr
 	sub := start(t, url, "", "sub", "demo.serve", "--count", "1")

@@ -113,9 +113,9 @@ interrupted before a command could finish.`,
 		c.GroupID = "streaming"
 		root.AddCommand(c)
 	}
-	serve := newServeCmd(a)
-	serve.GroupID = "server"
-	root.AddCommand(serve, newVersionCmd(a))
+	serve, status := newServeCmd(a), newStatusCmd(a)
+	serve.GroupID, status.GroupID = "server", "server"
+	root.AddCommand(serve, status, newVersionCmd(a))
 	return root
 }
 

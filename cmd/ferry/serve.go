@@ -21,6 +21,7 @@ var serveFlags = []struct{ key, usage string }{
 	{"listen", "native protocol TCP address (default " + server.DefaultListen + ")"},
 	{"data", "directory for durable state (default " + server.DefaultDataDir + ")"},
 	{"name", "server name reported to clients (default ferry)"},
+	{"http", "HTTP address for /healthz, /readyz, /metrics and /api/v1/; \"off\" disables (default " + DefaultHTTP + ")"},
 	{"log_level", "log level: debug, info, warn or error (default info)"},
 	{"log_format", "log format: text or json (default text)"},
 }
@@ -43,6 +44,8 @@ upper case (max_payload: FERRY_MAX_PAYLOAD):
 Logs go to stderr.`,
 		Example: `  ferry serve
   ferry serve --listen 0.0.0.0:7420 --log-level debug
+  ferry serve --http 0.0.0.0:7480     # Prometheus scrapes http://HOST:7480/metrics
+  ferry serve --http off
   ferry serve --config /etc/ferry/ferry.toml
   FERRY_MAX_PAYLOAD=4MiB ferry serve --log-format json`,
 		Args: positional(nil),
@@ -72,6 +75,7 @@ const configKeysHelp = `  key                 meaning                         de
   listen              address to listen on            "127.0.0.1:7420"
   data                directory for durable state     "./ferry-data"
   name                server name                     "ferry"
+  http                health, metrics, JSON API       "127.0.0.1:7480" ("off": none)
   max_payload         largest payload (size)          "1MiB"
   max_headers         largest header block (size)     "64KiB"
   max_subject_bytes   longest subject (size)          256
@@ -94,12 +98,13 @@ numbers with a unit: 500ms, 2s, 1m.`
 func serve(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 	logger := newLogger(logOut, cfg)
 	opts := cfg.Server
+	opts.HTTPListen = cfg.httpListen()
 	opts.Logger = logger
 	s, err := server.New(opts)
 	if err != nil {
 		return err
 	}
-	if err := s.Start(); err != nil { // logs "listening" with the address
+	if err := s.Start(); err != nil { // logs "listening" with the addresses
 		return err
 	}
 	select {

@@ -80,6 +80,7 @@ type Broker struct {
 	sels     selCache
 	failover failover
 	stats    counters
+	started  time.Time // when New ran, for Stats.Uptime
 }
 
 // New returns an empty broker.
@@ -91,6 +92,7 @@ func New(cfg Config) *Broker {
 		groups:    make(map[groupKey]*queueGroup),
 		mgroups:   make(map[string]*mgroup),
 	}
+	b.started = b.cfg.Clock.Now()
 	b.sels.none.all = true
 	b.failover.b = b
 	return b
@@ -105,7 +107,12 @@ type counters struct {
 	failovers                          atomic.Uint64
 	streams, streamMsgs, streamStalls  atomic.Uint64
 	subscriptions                      atomic.Int64
+	msgsInByMode                       [NumModes]atomic.Uint64 // indexed by Mode
 }
+
+// NumModes is the number of routing modes, the length of
+// Stats.MsgsInByMode.
+const NumModes = int(ModeAnycast) + 1
 
 // Stats is a snapshot of the broker's counters.
 type Stats struct {
@@ -121,6 +128,11 @@ type Stats struct {
 	Streams       uint64 // streams and channels opened
 	StreamMsgs    uint64 // stream messages relayed (once per sender message)
 	StreamStalls  uint64 // times a cut-slow stream was held back by one receiver
+	// MsgsInByMode splits MsgsIn by routing mode, indexed by Mode:
+	// publish, unicast, broadcast, multicast, anycast.
+	MsgsInByMode [NumModes]uint64
+	// Uptime is the time since the broker was created.
+	Uptime time.Duration
 }
 
 // Stats returns a snapshot of the broker's counters.
@@ -128,7 +140,13 @@ func (b *Broker) Stats() Stats {
 	b.mu.RLock()
 	n := len(b.endpoints)
 	b.mu.RUnlock()
+	var byMode [NumModes]uint64
+	for i := range byMode {
+		byMode[i] = b.stats.msgsInByMode[i].Load()
+	}
 	return Stats{
+		MsgsInByMode:  byMode,
+		Uptime:        b.cfg.Clock.Now().Sub(b.started),
 		Endpoints:     n,
 		Subscriptions: b.stats.subscriptions.Load(),
 		MsgsIn:        b.stats.msgsIn.Load(),

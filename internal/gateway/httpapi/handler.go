@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is what the handler reads from. Broker is required; the functions
+// may be nil (they then read as zero).
+type Config struct {
+	Broker      *broker.Broker
+	Name        string        // server name, e.g. "ferry"
+	Version     string        // server version, e.g. "0.1.0"
+	Connections func() int    // open client connections (native gateway)
+	Dropped     func() uint64 // messages dropped by backpressure policies (native gateway)
+	// Uptime returns the time the server has been running; nil uses the
+	// broker's Stats.Uptime.
+	Uptime func() time.Duration
+	// ProcessMetrics adds the Go runtime and process collectors (go_*,
+	// process_*) to /metrics.
+	ProcessMetrics bool
+}
+
+// Handler serves the HTTP endpoints. It is safe for concurrent use.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	ready atomic.Bool
+}
+
+// New returns a handler that is not ready yet: /readyz answers 503 until
+// SetReady(true).
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(h))
+	if cfg.ProcessMetrics {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /readyz", h.readyz)
+	h.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	h.mux.HandleFunc("GET /api/v1/server", h.server)
+	h.mux.HandleFunc("GET /api/v1/endpoints", h.endpoints)
+	h.mux.HandleFunc("GET /api/v1/groups", h.groups)
+	h.mux.HandleFunc("GET /api/v1/explain", h.explain)
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
+	})
+	return h
+}
+
+// SetReady sets what /readyz answers: 200 when ready, 503 otherwise. The
+// server sets it once the native listener accepts and clears it first
+// thing in Shutdown.
+func (h *Handler) SetReady(ready bool) { h.ready.Store(ready) }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !h.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (h *Handler) connections() int {
+	if h.cfg.Connections == nil {
+		return 0
+	}
+	return h.cfg.Connections()
+}
+
+func (h *Handler) dropped() uint64 {
+	if h.cfg.Dropped == nil {
+		return 0
+	}
+	return h.cfg.Dropped()
+}
+
+func (h *Handler) uptime(st *broker.Stats) time.Duration {
+	if h.cfg.Uptime == nil {
+		return st.Uptime
+	}
+	return h.cfg.Uptime()
+}
