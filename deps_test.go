@@ -23,6 +23,10 @@ func TestImportRules(t *testing.T) {
 		{dir: "internal/subject", forbidden: []string{"net", "os"}},
 		{dir: "internal/wire", forbidden: []string{"net", "os"}},
 		{dir: "internal/gateway/native", forbidden: []string{module + "/internal/gateway/grpcapi", module + "/internal/gateway/httpapi", module + "/internal/gateway/wsapi"}},
+		{dir: "internal/gateway/httpapi", forbidden: []string{module + "/internal/gateway/grpcapi", module + "/internal/gateway/native", module + "/internal/gateway/wsapi"}},
+		{dir: "internal/stream", forbidden: []string{"net", "os"}},
+		{dir: "internal/route", forbidden: []string{"net", "os"}},
+		{dir: "internal/logs", forbidden: []string{"net", module + "/internal/gateway", module + "/internal/broker"}},
 		{dir: "cmd/ferry", allowOnly: []string{module, module + "/server"}},
 	}
 	for _, r := range rules {
