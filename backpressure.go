@@ -112,3 +112,46 @@ func (s *Subscription) serverDrops(h Header) Header {
 func (s *Subscription) newConnection() {
 	s.serverBase.Add(s.serverDropped.Swap(0))
 }
+
+// lossy reports whether p drops messages: drop-newest, drop-oldest or
+// latest-per-key.
+func (p Backpressure) lossy() bool {
+	return p == BackpressureDropNewest || p == BackpressureDropOldest || p == BackpressureLatestPerKey
+}
+
+// WithStreamBackpressure makes a stream receiver (HandleStreams,
+// ListenStreams) lossy: instead of pacing the sender with its credit, it
+// asks the server to apply policy p (BackpressureDropNewest,
+// BackpressureDropOldest or BackpressureLatestPerKey) to each stream it
+// accepts when more than limit of the stream's messages wait in the server
+// for this connection (limit 0: the server's default, 1024). The sender is
+// then never slowed down by this receiver. Latest-per-key keys a message
+// by its Ferry-Key header, else "" (so without keys only the latest
+// message is kept). The client, too, keeps at most the window's messages
+// (WithWindow) waiting for Recv and applies p past that.
+// IncomingStream.Dropped counts what was lost; Recv's messages keep
+// increasing Seq numbers, with gaps where messages were dropped.
+//
+// BackpressureDisconnect keeps the default (paced by credit); Block is an
+// error, since a stream receiver already paces its sender. It does not
+// apply to channels (Listen).
+func WithStreamBackpressure(p Backpressure, limit int) StreamOption {
+	return func(o *streamOptions) { o.backpressure, o.bpLimit = p, limit }
+}
+
+// checkBackpressure validates a listener's WithStreamBackpressure.
+func (o *streamOptions) checkBackpressure(channels bool) error {
+	switch {
+	case o.backpressure == BackpressureDisconnect:
+		return nil
+	case !o.backpressure.valid():
+		return fmt.Errorf("%w: unknown backpressure policy %d", ErrBadSubscription, uint8(o.backpressure))
+	case !o.backpressure.lossy():
+		return fmt.Errorf("%w: stream backpressure %v: a stream receiver already paces its sender by credit; use drop-newest, drop-oldest or latest-per-key", ErrBadSubscription, o.backpressure)
+	case channels:
+		return fmt.Errorf("%w: a channel cannot drop: stream backpressure is for HandleStreams and ListenStreams", ErrBadSubscription)
+	case o.bpLimit < 0:
+		return fmt.Errorf("%w: negative backpressure limit %d", ErrBadSubscription, o.bpLimit)
+	}
+	return nil
+}

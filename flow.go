@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/ferrymq/ferry/internal/wire"
@@ -67,6 +69,14 @@ type flow struct {
 	peerDone            bool   // the peer's clean end or half-close arrived: io.EOF after the queue
 	usedMsgs, usedBytes uint64 // consumed since the last grant
 	recvStopped         bool   // this side stopped receiving (Close)
+
+	// A lossy receiver (WithStreamBackpressure): the server does not pace
+	// the sender by it and drops under policy; the client keeps at most
+	// winMsgs waiting for Recv, applying the same policy past that.
+	lossy         bool
+	policy        Backpressure
+	serverDropped uint64 // the server's cumulative Ferry-Dropped
+	localDropped  uint64 // dropped by the client
 
 	// The end.
 	ended    bool  // over for good; unregistered
@@ -228,14 +238,69 @@ func (f *flow) onData(d *wire.StreamData) {
 			m.Header = append(m.Header, HeaderField(h))
 		}
 	}
+	var dropped uint64
+	hasDropped := false
+	if f.lossy {
+		m.Header, dropped, hasDropped = takeDropped(m.Header)
+	}
 	f.mu.Lock()
+	if hasDropped {
+		f.serverDropped = dropped
+	}
 	if f.ended || f.peerDone || f.recvStopped {
 		f.mu.Unlock()
 		return
 	}
+	if f.lossy && uint64(len(f.queue)-f.head) >= max(f.winMsgs, 1) {
+		f.localDropped++
+		if !f.dropLocked(m) {
+			f.mu.Unlock()
+			return
+		}
+	}
 	f.queue = append(f.queue, m)
 	f.mu.Unlock()
 	kick(f.readable)
+}
+
+// dropLocked applies a lossy receiver's policy to its full queue for the
+// arriving m, and reports whether m is still to be appended: drop-newest
+// drops m; latest-per-key puts m in place of the waiting message with its
+// key (Ferry-Key, else ""), if any, else drops the oldest, as drop-oldest
+// does.
+func (f *flow) dropLocked(m *Msg) bool {
+	switch f.policy {
+	case BackpressureDropNewest:
+		return false
+	case BackpressureLatestPerKey:
+		k := m.Header.Get(wire.KeyHeader)
+		for i := f.head; i < len(f.queue); i++ {
+			if f.queue[i].Header.Get(wire.KeyHeader) == k {
+				f.queue[i] = m // in place, as the server does
+				return false
+			}
+		}
+	}
+	f.queue[f.head] = nil
+	f.head++
+	return true
+}
+
+// takeDropped takes the server's Ferry-Dropped header (the last one) out
+// of h and returns its count.
+func takeDropped(h Header) (Header, uint64, bool) {
+	for j := len(h) - 1; j >= 0; j-- {
+		if h[j].Key != wire.DroppedHeader {
+			continue
+		}
+		n, err := strconv.ParseUint(h[j].Value, 10, 64)
+		h = slices.Delete(h, j, j+1)
+		if len(h) == 0 {
+			h = nil
+		}
+		return h, n, err == nil
+	}
+	return h, 0, false
 }
 
 // onCredit adds the peer's grant to the room for sending.

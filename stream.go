@@ -15,6 +15,8 @@ type streamOptions struct {
 	winMsgs, winBytes int
 	cutSlow           bool
 	header            Header
+	backpressure      Backpressure // a stream receiver's drop policy (WithStreamBackpressure)
+	bpLimit           int
 }
 
 func buildStreamOptions(opts []StreamOption) streamOptions {

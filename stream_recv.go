@@ -48,6 +48,17 @@ func (s *IncomingStream) Recv(ctx context.Context) (*Msg, error) { return s.f.re
 // or the error that had already ended the stream.
 func (s *IncomingStream) Close() error { return s.f.closeLocal(wire.StreamEnd, "", nil) }
 
+// Dropped returns how many of the stream's messages this receiver lost
+// under its drop policy (WithStreamBackpressure): the server's count (the
+// Ferry-Dropped header of the stream's messages, which Recv strips) plus
+// the messages the client itself dropped when more than the window waited
+// for Recv. It is 0 for a paced receiver.
+func (s *IncomingStream) Dropped() uint64 {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	return s.f.serverDropped + s.f.localDropped
+}
+
 // Done is closed when the stream has ended, for any reason; messages may
 // still wait for Recv.
 func (s *IncomingStream) Done() <-chan struct{} { return s.f.done }
@@ -142,9 +153,13 @@ func (c *Conn) listen(pattern string, acc *streamAcceptor) (*Subscription, error
 	if err := checkSubject(pattern, true); err != nil {
 		return nil, fmt.Errorf("ferry: listen: %w", err)
 	}
+	if err := acc.opts.checkBackpressure(acc.channels); err != nil {
+		return nil, fmt.Errorf("ferry: listen: %w", err)
+	}
 	acc.c = c
 	acc.kick, acc.quit = make(chan struct{}, 1), make(chan struct{})
-	s := c.newSubscription(pattern, subOptions{scope: uint8(wire.ScopeStream)}, nil, nil)
+	s := c.newSubscription(pattern, subOptions{scope: uint8(wire.ScopeStream),
+		backpressure: acc.opts.backpressure, limit: acc.opts.bpLimit}, nil, nil)
 	s.acc = acc
 	return c.startSub(s)
 }
@@ -194,6 +209,10 @@ func (c *Conn) accept(o *wire.StreamOpen) {
 		kind = flowChannel
 	}
 	f := c.newFlow(o.Stream, kind, subj, string(o.From), &acc.opts)
+	if !bidi {
+		f.lossy = acc.opts.backpressure.lossy()
+		f.policy = acc.opts.backpressure
+	}
 	if len(o.Headers) > 0 {
 		hs, err := wire.ParseHeaders(o.Headers)
 		if err != nil {

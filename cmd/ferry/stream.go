@@ -27,13 +27,16 @@ type streamCmd struct {
 	count  int
 	json   bool
 	window int
+
+	backpressure backpressureFlag // --accept: a lossy receiver's drop policy
+	limit        int
 }
 
 // streamSendOnly and streamAcceptOnly list the flags of each mode of the
 // command, to reject them in the other.
 var (
 	streamSendOnly   = append([]string{"subject", "cut-slow", "header", "timeout"}, anycastOnly...)
-	streamAcceptOnly = []string{"count", "json", "window"}
+	streamAcceptOnly = []string{"count", "json", "window", "backpressure", "limit"}
 )
 
 func newStreamCmd(a *app) *cobra.Command {
@@ -89,13 +92,23 @@ With --json each message is one JSON object per line:
    "stream_headers":{"key":["value"]},"payload":"..."}
 where "headers" are the message's and "stream_headers" the stream's (--header
 of the sender; absent when none), and "payload_base64" replaces "payload"
-when the payload is not UTF-8.`,
+when the payload is not UTF-8.
+
+By default a receiver paces the sender (its window). With --backpressure
+drop-oldest, drop-newest or latest-per-key it does not: the broker sends it
+every message and, when more than --limit of a stream's messages wait for
+this endpoint (0: the broker's default, 1024), drops the oldest waiting one,
+the incoming one, or keeps the latest per key (header Ferry-Key, else only
+the latest message). SEQ then has gaps; the end-of-stream line on stderr
+says how many messages were dropped. block and disconnect are not stream
+policies: streams already pace their sender by credit.`,
 		Example: `  ferry stream --accept 'gps.>' --id dashboard-1
   tail -f fixes.txt | ferry stream gps.phone1 --header unit=deg
   printf '52.52,13.40\n52.51,13.38\n' | ferry stream @dashboard-1 --subject gps.phone1
   ferry stream anycast --subject video.cam7 --policy nearest --where type=screen < frames.txt
   ferry stream gps.phone1 --cut-slow < track.txt
-  ferry stream --accept 'gps.*' --count 1 --json --window 16`,
+  ferry stream --accept 'gps.*' --count 1 --json --window 16
+  ferry stream --accept 'gps.>' --backpressure latest-per-key --limit 1`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if c.accept {
 				return positional(nil, "PATTERN")(cmd, args)
@@ -131,6 +144,8 @@ when the payload is not UTF-8.`,
 	f.IntVarP(&c.count, "count", "n", 0, "with --accept: exit after this many streams have ended (0: run until interrupted)")
 	f.BoolVar(&c.json, "json", false, "with --accept: print each message as a JSON object")
 	f.IntVar(&c.window, "window", 0, "with --accept: messages each stream may have in flight to this endpoint (0: the client's default, 256)")
+	f.Var(&c.backpressure, "backpressure", "with --accept: drop instead of pacing the sender: drop-oldest, drop-newest or latest-per-key")
+	f.IntVar(&c.limit, "limit", 0, "with --backpressure: how many of a stream's messages may wait in the broker (0: the broker's default)")
 	return cmd, c
 }
 
@@ -186,6 +201,16 @@ func (c *streamCmd) checkAccept(cmd *cobra.Command, args []string) (string, erro
 	}
 	if err := checkWindow(c.window); err != nil {
 		return "", err
+	}
+	if err := checkBackpressure(c.backpressure.set, cmd.Flags().Changed("limit"), c.limit); err != nil {
+		return "", err
+	}
+	if c.backpressure.set {
+		switch c.backpressure.p {
+		case ferry.BackpressureDropNewest, ferry.BackpressureDropOldest, ferry.BackpressureLatestPerKey:
+		default:
+			return "", usageErrorf("--backpressure %s is not for streams: a stream receiver already paces its sender by credit; use drop-oldest, drop-newest or latest-per-key", c.backpressure.name)
+		}
 	}
 	if len(args) == 1 {
 		return args[0], nil
@@ -299,7 +324,11 @@ func (c *streamCmd) acceptStreams(ctx context.Context, pattern string) error {
 		return err
 	}
 	defer nc.Close()
-	l, err := nc.ListenStreams(pattern, windowOptions(c.window)...)
+	opts := windowOptions(c.window)
+	if c.backpressure.set {
+		opts = append(opts, ferry.WithStreamBackpressure(c.backpressure.p, c.limit))
+	}
+	l, err := nc.ListenStreams(pattern, opts...)
 	if err != nil {
 		return fmt.Errorf("accept streams on %s: %w", pattern, err)
 	}
@@ -397,7 +426,11 @@ func (c *streamCmd) receive(ctx context.Context, in *ferry.IncomingStream, out i
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF):
-			fmt.Fprintf(c.app.stderr, "ferry: stream %d from %s ended\n", id, from)
+			if n := in.Dropped(); n > 0 {
+				fmt.Fprintf(c.app.stderr, "ferry: stream %d from %s ended (%s dropped)\n", id, from, plural(int(min(n, 1<<31-1)), "message"))
+			} else {
+				fmt.Fprintf(c.app.stderr, "ferry: stream %d from %s ended\n", id, from)
+			}
 			return nil
 		case ctx.Err() != nil:
 			_ = in.Close()

@@ -48,6 +48,7 @@ func TestStreamTargets(t *testing.T) {
 		{args: []string{"gps.x", "--count", "1"}, wantErr: "--count needs --accept"},
 		{args: []string{"gps.x", "--json"}, wantErr: "--json needs --accept"},
 		{args: []string{"gps.x", "--window", "8"}, wantErr: "--window needs --accept"},
+		{args: []string{"gps.x", "--backpressure", "drop-oldest"}, wantErr: "--backpressure needs --accept"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -86,6 +87,15 @@ func TestStreamAcceptFlags(t *testing.T) {
 		{args: []string{"--accept", "--policy", "nearest"}, wantErr: "--policy is for sending; not with --accept"},
 		{args: []string{"--accept", "--count", "-1"}, wantErr: "--count must not be negative, got -1"},
 		{args: []string{"--accept", "--window", "-3"}, wantErr: "--window must not be negative, got -3"},
+		{args: []string{"--accept", "gps.>", "--backpressure", "drop-oldest", "--limit", "8"}, pattern: "gps.>"},
+		{args: []string{"--accept", "--backpressure", "drop-newest"}, pattern: ">"},
+		{args: []string{"--accept", "--backpressure", "latest-per-key", "--limit", "1"}, pattern: ">"},
+		{args: []string{"--accept", "--backpressure", "block"},
+			wantErr: "--backpressure block is not for streams: a stream receiver already paces its sender by credit; use drop-oldest, drop-newest or latest-per-key"},
+		{args: []string{"--accept", "--backpressure", "disconnect"},
+			wantErr: "--backpressure disconnect is not for streams: a stream receiver already paces its sender by credit; use drop-oldest, drop-newest or latest-per-key"},
+		{args: []string{"--accept", "--limit", "8"}, wantErr: "--limit needs --backpressure"},
+		{args: []string{"--accept", "--backpressure", "drop-oldest", "--limit", "-1"}, wantErr: "--limit must not be negative, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -39,19 +39,28 @@ func (b *Broker) OpenStream(ep *Endpoint, spec StreamSpec) (int, error) {
 	defer r.mu.Unlock()
 	for i, acc := range eps {
 		l := &leg{key: uint64(i + 1), ep: acc}
-		l.id = acc.addAcceptedStream(&streamSide{r: r, leg: l})
-		r.legs[l.key] = l
-		r.fan.Add(l.key)
-		open := StreamFrame{Kind: StreamOpenKind, Stream: l.id, Flags: spec.Flags, Subject: spec.Subject,
+		open := StreamFrame{Kind: StreamOpenKind, Flags: spec.Flags, Subject: spec.Subject,
 			From: []byte(ep.id), Headers: spec.Headers, Credit: spec.Window}
+		if s := scopedSub(acc, ScopeStream, spec.Subject); s != nil && !bidi && LossyPolicy(s.backpressure) {
+			l.lossy = true
+			open.Backpressure, open.Limit = s.backpressure, s.limit
+		}
+		l.id = acc.addAcceptedStream(&streamSide{r: r, leg: l})
+		open.Stream = l.id
+		r.legs[l.key] = l
+		if !l.lossy {
+			r.fan.Add(l.key)
+		}
 		if !acc.sink.Stream(&open) {
 			r.dropLegLocked(l)
+			r.fan.Remove(l.key)
 		}
 	}
 	if len(r.legs) == 0 {
 		r.closeLocked()
 		return 0, nil
 	}
+	r.checkUnpacedLocked()
 	if bidi { // tell the dialer who accepted, before its OK
 		for _, l := range r.legs {
 			ep.sink.Stream(&StreamFrame{Kind: StreamOpenKind, Stream: spec.ID, Flags: spec.Flags, Subject: spec.Subject, From: []byte(l.ep.id)})
@@ -148,7 +157,9 @@ func (r *relay) forwardLocked(id uint64, f *StreamFrame) error {
 	if r.openerDone {
 		return fmt.Errorf("%w: stream %d: data after close", ErrInvalidTarget, id)
 	}
-	if err := r.fan.Send(len(f.Payload)); err != nil {
+	if r.unpaced && r.fan.Len() == 0 {
+		// no paced leg: nothing to account (UnpacedWindow)
+	} else if err := r.fan.Send(len(f.Payload)); err != nil {
 		r.abortLocked(CloseWindowExceed, err.Error())
 		return fmt.Errorf("%w: stream %d: %w", ErrInvalidTarget, id, err)
 	}

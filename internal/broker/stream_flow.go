@@ -47,8 +47,24 @@ func (r *relay) creditLocked(side *streamSide, c stream.Credit) {
 		}
 		return
 	}
+	if side.leg.lossy {
+		return // a lossy leg never paces the opener
+	}
 	r.tellOpenerLocked(r.fan.Grant(side.leg.key, c))
 	r.checkStallLocked()
+}
+
+// checkUnpacedLocked gives the opener UnpacedWindow, once, when the
+// stream has legs but none of them paces it (every acceptor is lossy,
+// from the open or after the paced ones left): the opener would
+// otherwise wait for credit that never comes. From then on its data is
+// not counted against a window while no paced leg remains.
+func (r *relay) checkUnpacedLocked() {
+	if r.unpaced || r.fan.Len() > 0 || len(r.legs) == 0 {
+		return
+	}
+	r.unpaced = true
+	r.tellOpenerLocked(UnpacedWindow)
 }
 
 func (r *relay) tellOpenerLocked(d stream.Credit) {
@@ -115,6 +131,7 @@ func (r *relay) legGoneLocked(l *leg, code uint64, reason string) {
 		return
 	}
 	r.tellOpenerLocked(r.fan.Remove(l.key))
+	r.checkUnpacedLocked()
 }
 
 func (r *relay) dropLegLocked(l *leg) {

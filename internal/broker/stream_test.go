@@ -177,3 +177,104 @@ func TestStreamCutSlow(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+func subscribeLossy(t *testing.T, b *Broker, ep *Endpoint, sid uint64, pattern string, bp uint8, limit uint64) {
+	t.Helper()
+	if err := b.Subscribe(ep, SubSpec{SID: sid, Pattern: pattern, Scope: ScopeStream, Backpressure: bp, Limit: limit}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStreamLossyLegDoesNotPace(t *testing.T) {
+	b := newTestBroker()
+	phone, phoneRec := connect(t, b, "phone")
+	paced, pacedRec := connect(t, b, "paced")
+	lossy, lossyRec := connect(t, b, "lossy")
+	subscribe(t, b, paced, 1, "gps", "", ScopeStream)
+	subscribeLossy(t, b, lossy, 1, "gps", 3, 8)
+	if n := openTo(t, b, phone, StreamSpec{ID: 1, Flags: StreamCutSlow, Subject: []byte("gps")}); n != 2 {
+		t.Fatalf("stream reached %d, want 2", n)
+	}
+	po, lo := frames(pacedRec, StreamOpenKind)[0], frames(lossyRec, StreamOpenKind)[0]
+	if po.Backpressure != 0 || lo.Backpressure != 3 || lo.Limit != 8 {
+		t.Fatalf("opens: paced %+v, lossy %+v", po, lo)
+	}
+	if c := frames(phoneRec, StreamCreditKind); len(c) != 0 {
+		t.Fatalf("sender got credit %+v before the paced receiver granted any", c)
+	}
+	b.StreamCredit(lossy, lo.Stream, stream.Credit{Msgs: 1, Bytes: 10}) // ignored
+	b.StreamCredit(paced, po.Stream, stream.Credit{Msgs: 5, Bytes: 1000})
+	c := frames(phoneRec, StreamCreditKind)
+	if len(c) != 1 || c[0].Credit != (stream.Credit{Msgs: 5, Bytes: 1000}) {
+		t.Fatalf("sender credit %+v, want the paced receiver's 5 msgs", c)
+	}
+	for seq := uint64(1); seq <= 5; seq++ {
+		if err := b.StreamData(phone, 1, seq, nil, []byte("fix")); err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+	}
+	if got := frames(lossyRec, StreamDataKind); len(got) != 5 || got[4].Seq != 5 || got[4].Stream != lo.Stream {
+		t.Fatalf("lossy receiver data %+v", got)
+	}
+	// The lossy leg never granted more, yet it is not a laggard: not cut.
+	if cl := frames(lossyRec, StreamCloseKind); len(cl) != 0 {
+		t.Fatalf("lossy receiver closed: %+v", cl)
+	}
+	// The paced receiver leaves: the opener is unpaced from now on.
+	b.CloseStream(paced, po.Stream, CloseEnd, "")
+	c = frames(phoneRec, StreamCreditKind)
+	if last := c[len(c)-1].Credit; last != UnpacedWindow {
+		t.Fatalf("credit after the paced receiver left: %+v", c)
+	}
+	for seq := uint64(6); seq <= 100; seq++ {
+		if err := b.StreamData(phone, 1, seq, nil, []byte("fix")); err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+	}
+	b.CloseStream(phone, 1, CloseEnd, "")
+	if phone.stream(1) != nil || lossy.stream(lo.Stream) != nil {
+		t.Fatal("stream state not released")
+	}
+}
+
+func TestStreamAllLossyGetsBigWindow(t *testing.T) {
+	b := newTestBroker()
+	phone, phoneRec := connect(t, b, "phone")
+	d1, r1 := connect(t, b, "dash1")
+	d2, r2 := connect(t, b, "dash2")
+	subscribeLossy(t, b, d1, 1, "gps.>", 2, 0)
+	subscribeLossy(t, b, d2, 1, "gps.*", 4, 1)
+	if n := openTo(t, b, phone, StreamSpec{ID: 1, Subject: []byte("gps.p1")}); n != 2 {
+		t.Fatalf("stream reached %d, want 2", n)
+	}
+	c := frames(phoneRec, StreamCreditKind)
+	if len(c) != 1 || c[0].Credit != UnpacedWindow || c[0].Stream != 1 {
+		t.Fatalf("sender credit %+v, want one UnpacedWindow", c)
+	}
+	for seq := uint64(1); seq <= 1000; seq++ {
+		if err := b.StreamData(phone, 1, seq, nil, []byte("fix")); err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+	}
+	if n1, n2 := len(frames(r1, StreamDataKind)), len(frames(r2, StreamDataKind)); n1 != 1000 || n2 != 1000 {
+		t.Fatalf("receivers got %d and %d messages, want 1000", n1, n2)
+	}
+	// Leaving as usual; the last one out ends the stream.
+	s1, s2 := frames(r1, StreamOpenKind)[0].Stream, frames(r2, StreamOpenKind)[0].Stream
+	b.CloseStream(d1, s1, CloseEnd, "")
+	b.CloseStream(d2, s2, CloseEnd, "")
+	if cl := frames(phoneRec, StreamCloseKind); len(cl) != 1 || cl[0].Code != CloseNoReceivers {
+		t.Fatalf("sender close %+v", cl)
+	}
+	if phone.stream(1) != nil {
+		t.Fatal("stream state not released")
+	}
+	// A channel ignores the drop policy: its acceptor paces as usual.
+	openTo(t, b, phone, StreamSpec{ID: 3, Flags: StreamBidi, Subject: []byte("gps.p1"), Target: Target{Mode: ModeUnicast, To: []byte("dash1")}})
+	if o := frames(r1, StreamOpenKind); o[len(o)-1].Backpressure != 0 {
+		t.Fatalf("channel open %+v", o[len(o)-1])
+	}
+	if c := frames(phoneRec, StreamCreditKind); len(c) != 1 {
+		t.Fatalf("channel opener got credit %+v", c)
+	}
+}

@@ -49,7 +49,24 @@ type StreamFrame struct {
 	Credit  stream.Credit // for credit frames; for open frames, the opener's window (channels)
 	Code    uint64
 	Reason  string
+
+	// For open frames: the acceptor's stream-scope subscription chose a
+	// drop policy (LossyPolicy) with this limit, so the broker does not
+	// pace the opener by it and the transport applies the policy to the
+	// stream's data instead. Zero for a paced receiver.
+	Backpressure uint8
+	Limit        uint64
 }
+
+// LossyPolicy reports whether a subscription's backpressure policy makes
+// a stream acceptor lossy: drop-newest (2), drop-oldest (3) or
+// latest-per-key (4).
+func LossyPolicy(bp uint8) bool { return bp >= 2 && bp <= 4 }
+
+// UnpacedWindow is the credit an opener gets, once, when its stream has no
+// paced receiver left (every acceptor is lossy): it may send freely, and
+// each lossy receiver's transport drops what it cannot deliver.
+var UnpacedWindow = stream.Credit{Msgs: 1 << 40, Bytes: 1 << 40}
 
 // StreamSpec describes a stream an endpoint opens.
 type StreamSpec struct {
@@ -75,6 +92,7 @@ type relay struct {
 	closed                   bool
 	stall                    clock.Timer // armed while a laggard holds a cut-slow stream back
 	stallOn                  uint64      // the leg the stall timer is for
+	unpaced                  bool        // the opener was given UnpacedWindow (no paced leg)
 }
 
 // leg is one acceptor of a stream.
@@ -82,6 +100,9 @@ type leg struct {
 	key uint64
 	ep  *Endpoint
 	id  uint64 // the acceptor's stream ID
+	// lossy legs chose a drop policy: they are not in the fanout, so
+	// they never pace the opener, and their credit grants are ignored.
+	lossy bool
 }
 
 // streamSide is one endpoint's view of a stream: which relay, and as which

@@ -30,6 +30,9 @@ type Subscription struct {
 	scope   Scope
 	qg      *queueGroup // set when group != "" and scope has ScopeTopic
 	ent     *entry      // the topic index entry of a plain topic subscription
+
+	backpressure uint8  // the SUB's backpressure policy (wire values; 0 disconnect)
+	limit        uint64 // the SUB's backpressure limit, as sent
 }
 
 // SID returns the subscription's ID, chosen by its endpoint.
@@ -64,6 +67,13 @@ type SubSpec struct {
 	Group   string       // queue group sharing the messages, or ""
 	Scope   Scope        // zero means ScopeTopic
 	Policy  route.Policy // how the queue group picks a member; the first member's counts
+
+	// Backpressure and Limit are the SUB's backpressure policy (wire
+	// values: 0 disconnect … 4 latest-per-key) and limit. The broker
+	// keeps them for stream-scope subscriptions: an acceptor whose
+	// subscription drops (2, 3 or 4) is a lossy stream leg (OpenStream).
+	Backpressure uint8
+	Limit        uint64
 }
 
 // Subscribe adds a subscription for ep.
@@ -94,7 +104,8 @@ func (b *Broker) Subscribe(ep *Endpoint, spec SubSpec) error {
 	if len(ep.subs) >= b.cfg.MaxSubsPerConn {
 		return fmt.Errorf("%w: limit is %d per connection", ErrTooManySubs, b.cfg.MaxSubsPerConn)
 	}
-	s := &Subscription{ep: ep, sid: sid, pattern: pattern, group: group, scope: scope}
+	s := &Subscription{ep: ep, sid: sid, pattern: pattern, group: group, scope: scope,
+		backpressure: spec.Backpressure, limit: spec.Limit}
 	ep.subs[sid] = s
 	if scope&ScopeTopic != 0 {
 		b.addTopicLocked(s, spec.Policy)

@@ -200,3 +200,8 @@ func (q *Queue[T]) Report() (uint64, bool) {
 	q.reported = q.dropped
 	return q.dropped, true
 }
+
+// Discard counts a message the caller dropped without offering it to the
+// queue (it did not fit a bound the caller keeps, such as the
+// connection's pending bytes); it is reported like the queue's own drops.
+func (q *Queue[T]) Discard() { q.dropped++ }

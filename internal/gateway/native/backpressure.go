@@ -178,6 +178,9 @@ func (c *conn) startWriteLocked() {
 	for _, q := range c.subq {
 		q.StartWrite()
 	}
+	for _, q := range c.streamq {
+		q.StartWrite()
+	}
 }
 
 // refillLocked runs after a completed write: it hands waiting messages to
@@ -191,6 +194,12 @@ func (c *conn) refillLocked() bool {
 			moved = true
 		}
 	}
+	for id, q := range c.streamq {
+		q.Wrote()
+		if c.handDataLocked(id, q, (*streamQueue).Hand) {
+			moved = true
+		}
+	}
 	c.wakeLocked()
 	return moved
 }
@@ -200,6 +209,9 @@ func (c *conn) refillLocked() bool {
 func (c *conn) handAllLocked() {
 	for sid, q := range c.subq {
 		c.handLocked(sid, q, (*subQueue).Pop)
+	}
+	for id, q := range c.streamq {
+		c.handDataLocked(id, q, (*streamQueue).Pop)
 	}
 }
 

@@ -36,10 +36,11 @@ type conn struct {
 	// Backpressure policies (backpressure.go). subq is nil while the
 	// connection has no subscription with a policy, so the default path
 	// costs one nil check.
-	subq     map[uint64]*subQueue // by SID
-	heldMsgs int                  // messages waiting in subq's queues
-	room     chan struct{}        // closed to wake publishers waiting on a Block subscription; nil when none wait
-	hdr      []byte               // scratch header block carrying Ferry-Dropped
+	subq     map[uint64]*subQueue    // by SID
+	heldMsgs int                     // messages waiting in subq's queues
+	room     chan struct{}           // closed to wake publishers waiting on a Block subscription; nil when none wait
+	hdr      []byte                  // scratch header block carrying Ferry-Dropped
+	streamq  map[uint64]*streamQueue // lossy streams opened to this connection, by stream ID (stream_lossy.go)
 
 	kick      chan struct{} // wakes the flusher; capacity 1
 	flushDone chan struct{} // closed when the flusher has exited

@@ -77,8 +77,11 @@ func (c *conn) handleSub(body []byte) error {
 	err := c.g.broker.Subscribe(c.ep, broker.SubSpec{
 		SID: s.SID, Pattern: string(s.Pattern), Group: string(s.Group),
 		Scope: broker.Scope(s.Scope), Policy: route.Policy(s.Policy),
+		Backpressure: s.Backpressure, Limit: s.Limit,
 	})
-	if err == nil && s.Backpressure != wire.BackpressureDisconnect {
+	// A stream-scope-only subscription gets no MSG: its policy applies per
+	// stream (lossyStream), not here.
+	if err == nil && s.Backpressure != wire.BackpressureDisconnect && broker.Scope(s.Scope) != broker.ScopeStream {
 		c.addQueue(s.SID, s.Backpressure, s.Limit)
 	}
 	c.answer(s.Ref, 0, err)

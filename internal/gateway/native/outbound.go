@@ -172,7 +172,7 @@ func (c *conn) close() bool {
 		return false
 	}
 	c.closed = true
-	c.subq, c.heldMsgs = nil, 0
+	c.subq, c.streamq, c.heldMsgs = nil, nil, 0
 	c.wakeLocked()
 	c.mu.Unlock()
 	c.nc.Close()
@@ -208,7 +208,7 @@ func (c *conn) flushLoop() {
 		c.out, c.spare = c.spare[:0], nil
 		c.writingMsgs, c.outMsgs = c.outMsgs, 0
 		c.writing = len(buf)
-		if c.subq != nil {
+		if c.subq != nil || c.streamq != nil {
 			c.startWriteLocked()
 		}
 		closed, draining := c.closed, c.draining
@@ -223,7 +223,7 @@ func (c *conn) flushLoop() {
 			if c.keepSpare(cap(buf), len(buf)) {
 				c.spare = buf[:0]
 			}
-			more := c.subq != nil && err == nil && c.refillLocked()
+			more := (c.subq != nil || c.streamq != nil) && err == nil && c.refillLocked()
 			c.mu.Unlock()
 			if more {
 				c.signal()

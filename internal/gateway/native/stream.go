@@ -14,9 +14,20 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 		c.mu.Unlock()
 		return false
 	}
+	if f.Kind == broker.StreamDataKind && c.streamq != nil {
+		if q := c.streamq[f.Stream]; q != nil {
+			c.streamDataQueuedLocked(q, f)
+			c.mu.Unlock()
+			c.signal()
+			return true // a lossy stream drops rather than cut the connection
+		}
+	}
 	before := len(c.out)
 	switch f.Kind {
 	case broker.StreamOpenKind:
+		if broker.LossyPolicy(f.Backpressure) {
+			c.addStreamQueueLocked(f.Stream, f.Backpressure, f.Limit)
+		}
 		c.out = (&wire.StreamOpen{Stream: f.Stream, Flags: f.Flags, Subject: f.Subject, Headers: f.Headers,
 			From: f.From, WindowMsgs: f.Credit.Msgs, WindowBytes: f.Credit.Bytes}).Append(c.out)
 	case broker.StreamDataKind:
@@ -25,6 +36,10 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 	case broker.StreamCreditKind:
 		c.out = (&wire.StreamCredit{Stream: f.Stream, Msgs: f.Credit.Msgs, Bytes: f.Credit.Bytes}).Append(c.out)
 	case broker.StreamCloseKind:
+		if c.streamq != nil { // the waiting data goes before the close
+			c.removeStreamQueueLocked(f.Stream, true)
+			before = len(c.out)
+		}
 		c.out = (&wire.StreamClose{Stream: f.Stream, Code: f.Code, Reason: f.Reason}).Append(c.out)
 	}
 	c.pending += len(c.out) - before
@@ -80,6 +95,7 @@ func (c *conn) handleStream(op wire.Op, body []byte) error {
 			return err
 		}
 		b.CloseStream(c.ep, cl.Stream, cl.Code, cl.Reason)
+		c.removeStreamQueue(cl.Stream)
 	}
 	return nil
 }
