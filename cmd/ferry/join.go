@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ferrymq/ferry"
 	"github.com/spf13/cobra"
 )
 
@@ -62,21 +61,11 @@ func (c *joinCmd) run(ctx context.Context, group, pattern string) error {
 	if err := nc.Join(ctx, group); err != nil {
 		return interrupted(ctx, err) // it names the group
 	}
-	ch := make(chan *ferry.Msg, 64)
-	quit := make(chan struct{})
-	defer close(quit)
-	sub, err := nc.HandleGroup(pattern, func(m *ferry.Msg) {
-		select {
-		case ch <- m:
-		case <-quit:
-		}
-	})
+	ch, sub, stop, err := receiveInto(ctx, nc, pattern, nc.HandleGroup)
 	if err != nil {
-		return err // it names the pattern
+		return err
 	}
-	if err := nc.Flush(ctx); err != nil {
-		return interrupted(ctx, fmt.Errorf("listen on %s: %w", pattern, err))
-	}
+	defer stop()
 	fmt.Fprintf(c.app.stderr, "ferry: joined %s, listening on %s as %s\n", group, pattern, nc.ID())
 	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
 	_ = sub.Unsubscribe()

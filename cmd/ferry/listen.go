@@ -57,23 +57,40 @@ func (c *listenCmd) run(ctx context.Context, pattern string) error {
 		return err
 	}
 	defer nc.Close()
+	ch, sub, stop, err := receiveInto(ctx, nc, pattern, nc.Handle)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(c.app.stderr, "ferry: listening on %s as %s\n", pattern, nc.ID())
+	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
+	_ = sub.Unsubscribe()
+	return err
+}
+
+// receiveInto subscribes with subscribe (Conn.Handle, Conn.HandleGroup, …)
+// and hands the messages to the returned channel, after a Flush so the
+// server has the subscription. stop releases a handler still waiting to
+// hand a message over.
+func receiveInto(ctx context.Context, nc *ferry.Conn, pattern string,
+	subscribe func(string, func(*ferry.Msg), ...ferry.SubOption) (*ferry.Subscription, error),
+) (<-chan *ferry.Msg, *ferry.Subscription, func(), error) {
 	ch := make(chan *ferry.Msg, 64)
 	quit := make(chan struct{})
-	defer close(quit)
-	sub, err := nc.Handle(pattern, func(m *ferry.Msg) {
+	stop := func() { close(quit) }
+	sub, err := subscribe(pattern, func(m *ferry.Msg) {
 		select {
 		case ch <- m:
 		case <-quit:
 		}
 	})
 	if err != nil {
-		return err // it names the pattern
+		stop()
+		return nil, nil, nil, err // it names the pattern
 	}
 	if err := nc.Flush(ctx); err != nil {
-		return interrupted(ctx, fmt.Errorf("listen on %s: %w", pattern, err))
+		stop()
+		return nil, nil, nil, interrupted(ctx, fmt.Errorf("listen on %s: %w", pattern, err))
 	}
-	fmt.Fprintf(c.app.stderr, "ferry: listening on %s as %s\n", pattern, nc.ID())
-	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
-	_ = sub.Unsubscribe()
-	return err
+	return ch, sub, stop, nil
 }
