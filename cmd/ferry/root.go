@@ -113,9 +113,9 @@ interrupted before a command could finish.`,
 		c.GroupID = "streaming"
 		root.AddCommand(c)
 	}
-	serve, status := newServeCmd(a), newStatusCmd(a)
-	serve.GroupID, status.GroupID = "server", "server"
-	root.AddCommand(serve, status, newVersionCmd(a))
+	serve, status, demo := newServeCmd(a), newStatusCmd(a), newDemoCmd(a)
+	serve.GroupID, status.GroupID, demo.GroupID = "server", "server", "server"
+	root.AddCommand(serve, status, demo, newVersionCmd(a))
 	return root
 }
 
