@@ -35,19 +35,23 @@ type ServerInfo struct {
 }
 
 func (h *Handler) server(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, h.serverInfo())
+}
+
+func (h *Handler) serverInfo() ServerInfo {
 	st := h.cfg.Broker.Stats()
 	byMode := make(map[string]uint64, len(st.MsgsInByMode))
 	for i, n := range st.MsgsInByMode {
 		byMode[modeNames[i]] = n
 	}
-	writeJSON(w, http.StatusOK, ServerInfo{
+	return ServerInfo{
 		Server: h.cfg.Name, Version: h.cfg.Version, UptimeSeconds: h.uptime(&st).Seconds(),
 		Connections: h.connections(), Endpoints: st.Endpoints, Subscriptions: st.Subscriptions,
 		MessagesIn: st.MsgsIn, MessagesInByMode: byMode, BytesIn: st.BytesIn,
 		MessagesOut: st.MsgsOut, BytesOut: st.BytesOut, NoReceivers: st.NoReceivers,
 		SlowConsumers: st.SlowConsumers, Dropped: h.dropped(), Failovers: st.Failovers,
 		Streams: st.Streams, StreamMessages: st.StreamMsgs, StreamStalls: st.StreamStalls,
-	})
+	}
 }
 
 func (h *Handler) endpoints(w http.ResponseWriter, r *http.Request) {

@@ -1,5 +1,6 @@
 // Package httpapi is Ferry's HTTP front door for operators: liveness and
-// readiness probes, Prometheus metrics and a small read-only JSON API.
+// readiness probes, Prometheus metrics, a small read-only JSON API with a
+// live event stream, and the dashboard.
 //
 //	GET /healthz                 200 "ok" while the server runs
 //	GET /readyz                  200 once the native listener accepts, 503 before and during shutdown
@@ -8,6 +9,14 @@
 //	GET /api/v1/endpoints        connected endpoints; ?where=SELECTOR filters them
 //	GET /api/v1/groups           multicast groups and their members
 //	GET /api/v1/explain          how a send would be routed (?subject=&mode=&where=&policy=&near=LAT,LON&to=&key=)
+//	GET /api/v1/events           Server-Sent Events: a "snapshot" (server, endpoints, groups) at once and every second
+//	GET /, /static/...           the dashboard (package web)
+//
+// At most Config.MaxEventClients (default 64) event streams are open at a
+// time; beyond that, and after Close, /api/v1/events answers 503. A stream
+// ends when its client goes away or when Close is called; the server must call
+// Close when it shuts down, since http.Server.Shutdown waits for active
+// requests and a stream never ends by itself.
 //
 // Errors of the JSON API are {"error": "..."}, with status 400 for bad
 // input. The package imports no other gateway: the server passes the native

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,19 +27,40 @@ type Config struct {
 	// ProcessMetrics adds the Go runtime and process collectors (go_*,
 	// process_*) to /metrics.
 	ProcessMetrics bool
+	// MaxEventClients bounds the concurrent /api/v1/events streams; beyond
+	// it the stream answers 503. Zero means DefaultMaxEventClients.
+	MaxEventClients int
+	// EventInterval is the time between two snapshots on /api/v1/events.
+	// Zero means one second.
+	EventInterval time.Duration
 }
+
+// DefaultMaxEventClients is the default bound on concurrent
+// /api/v1/events streams.
+const DefaultMaxEventClients = 64
 
 // Handler serves the HTTP endpoints. It is safe for concurrent use.
 type Handler struct {
 	cfg   Config
 	mux   *http.ServeMux
 	ready atomic.Bool
+
+	events    chan struct{} // one token per open event stream
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
 // New returns a handler that is not ready yet: /readyz answers 503 until
 // SetReady(true).
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.MaxEventClients <= 0 {
+		cfg.MaxEventClients = DefaultMaxEventClients
+	}
+	if cfg.EventInterval <= 0 {
+		cfg.EventInterval = time.Second
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(),
+		events: make(chan struct{}, cfg.MaxEventClients), done: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(h))
 	if cfg.ProcessMetrics {
@@ -50,6 +73,9 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /api/v1/endpoints", h.endpoints)
 	h.mux.HandleFunc("GET /api/v1/groups", h.groups)
 	h.mux.HandleFunc("GET /api/v1/explain", h.explain)
+	h.mux.HandleFunc("GET /api/v1/events", h.eventStream)
+	h.mux.Handle("GET /{$}", web.Handler())
+	h.mux.Handle("GET /static/", web.Handler())
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
 	})
@@ -60,6 +86,15 @@ func New(cfg Config) *Handler {
 // server sets it once the native listener accepts and clears it first
 // thing in Shutdown.
 func (h *Handler) SetReady(ready bool) { h.ready.Store(ready) }
+
+// Close ends the open /api/v1/events streams and makes new ones answer
+// 503. http.Server.Shutdown waits for active requests, and an event stream
+// never ends by itself, so the server must call Close before (or while)
+// shutting the HTTP listener down. Close is idempotent; the rest of the
+// handler keeps working.
+func (h *Handler) Close() {
+	h.closeOnce.Do(func() { close(h.done) })
+}
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

@@ -1,0 +1,11 @@
+// Package web is Ferry's operator dashboard: one HTML page, one script and
+// one style sheet, embedded in the binary with go:embed. There is no build
+// step, no framework and nothing fetched from elsewhere (no map tiles, no
+// web fonts): the world map is an inline SVG in an equirectangular
+// projection.
+//
+// The page reads the JSON API of internal/gateway/httpapi: it follows the
+// Server-Sent Events stream /api/v1/events (one "snapshot" a second) and
+// calls /api/v1/explain for the explain form. httpapi mounts Handler at
+// "GET /" and "GET /static/".
+package web
