@@ -29,8 +29,11 @@ const (
 // Options configures a Server. The zero value works: every zero field takes
 // its default.
 type Options struct {
-	Listen  string // native protocol TCP address; "127.0.0.1:0" picks a free port
-	DataDir string // directory for durable state (reserved for logs)
+	Listen string // native protocol TCP address; "127.0.0.1:0" picks a free port
+	// DataDir is the directory for durable state: the logs' definitions,
+	// data and consumer positions (docs/logs.md). Empty keeps logs in
+	// memory only (an embedded server); "ferry serve" uses DefaultDataDir.
+	DataDir string
 	Name    string // server name reported in INFO
 
 	// HTTPListen is the TCP address of the HTTP listener serving /healthz,
@@ -74,9 +77,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Listen == "" {
 		o.Listen = DefaultListen
-	}
-	if o.DataDir == "" {
-		o.DataDir = DefaultDataDir
 	}
 	if o.Name == "" {
 		o.Name = "ferry"

@@ -13,6 +13,7 @@ import (
 	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/gateway/httpapi"
 	"github.com/ferrymq/ferry/internal/gateway/native"
+	"github.com/ferrymq/ferry/internal/logs"
 	"github.com/ferrymq/ferry/internal/subject"
 )
 
@@ -28,6 +29,15 @@ type Server struct {
 	broker *broker.Broker
 	native *native.Gateway
 	http   *httpapi.Handler
+	logs   *logs.Manager
+	ready  chan struct{} // closed when New has filled the fields above
+
+	// Server-originated publishes (dead letters) in flight: a counter
+	// rather than a WaitGroup, since the logs' timers may start one while
+	// Shutdown waits.
+	bgMu   sync.Mutex
+	bgN    int
+	bgIdle *sync.Cond
 
 	mu       sync.Mutex // guards ln, httpLn, httpSrv, started
 	ln       net.Listener
@@ -46,7 +56,16 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	o := opts.withDefaults()
+	s := &Server{done: make(chan struct{}), ready: make(chan struct{})}
+	s.bgIdle = sync.NewCond(&s.bgMu)
+	// The raw option, not the default: an embedded server without a
+	// DataDir keeps its logs in memory.
+	lm, err := logs.Open(logs.Config{Dir: opts.DataDir, Logger: o.Logger, Publish: s.publishLater})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	b := broker.New(broker.Config{
+		Durable:        durable{lm},
 		Subjects:       subject.Limits{MaxBytes: o.MaxSubjectBytes, MaxTokens: o.MaxSubjectTokens},
 		MaxPayload:     o.MaxPayload,
 		MaxHeaders:     o.MaxHeaders,
@@ -66,8 +85,10 @@ func New(opts Options) (*Server, error) {
 		PingInterval:     o.PingInterval,
 		MaxPingsOut:      o.MaxPingsOut,
 		Logger:           o.Logger,
+		Logs:             lm,
 	})
-	s := &Server{opts: o, broker: b, native: g, done: make(chan struct{})}
+	s.opts, s.broker, s.native, s.logs = o, b, g, lm
+	defer close(s.ready)
 	s.http = httpapi.New(httpapi.Config{
 		Broker: b, Name: o.Name, Version: Version,
 		Connections: g.NumConns, Dropped: g.Dropped, Uptime: s.uptime,
@@ -164,6 +185,7 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // the start of Shutdown; the HTTP listener closes last.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.http.SetReady(false)
+	s.http.Close() // end dashboard event streams, which never finish by themselves
 	s.mu.Lock()
 	started, httpSrv, httpDone := s.started, s.httpSrv, s.httpDone
 	s.mu.Unlock()
@@ -177,8 +199,50 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		<-httpDone
 	}
+	// Dead letters in flight may still be stored in a log: let them
+	// finish, then close the logs (which stops their timers), then wait for
+	// any started meanwhile (those find the logs closed).
+	s.bgWait()
+	if lerr := s.logs.Close(); lerr != nil {
+		s.opts.Logger.Warn("closing the logs", "err", lerr)
+	}
+	s.bgWait()
 	s.opts.Logger.Info("stopped")
 	return err
+}
+
+// publishLater is the logs manager's Publish (dead letters): a plain
+// publish from the server itself. It runs on its own goroutine, because
+// the manager must not be called back synchronously and a log may capture
+// the subject.
+func (s *Server) publishLater(subject string, headers, payload []byte) {
+	s.bgMu.Lock()
+	s.bgN++
+	s.bgMu.Unlock()
+	go func() {
+		defer s.bgDone()
+		<-s.ready
+		m := &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}
+		if _, err := s.broker.Publish(nil, m, broker.Target{}); err != nil {
+			s.opts.Logger.Warn("publishing a dead letter", "subject", subject, "err", err)
+		}
+	}()
+}
+
+func (s *Server) bgDone() {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgN--; s.bgN == 0 {
+		s.bgIdle.Broadcast()
+	}
+}
+
+func (s *Server) bgWait() {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	for s.bgN > 0 {
+		s.bgIdle.Wait()
+	}
 }
 
 // Stats is a snapshot of the server's counters.

@@ -100,6 +100,9 @@ func serve(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 	opts := cfg.Server
 	opts.HTTPListen = cfg.httpListen()
 	opts.Logger = logger
+	if opts.DataDir == "" { // the binary keeps durable state on disk by default
+		opts.DataDir = server.DefaultDataDir
+	}
 	s, err := server.New(opts)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -29,6 +30,23 @@ type Config struct {
 	// StallTimeout is how long a cut-slow stream waits for a receiver that
 	// holds it back before cutting that receiver. 0 means 2s.
 	StallTimeout time.Duration
+	// Durable, when set, stores plain publishes (ModePublish) whose subject
+	// it captures before they are delivered live; see PublishSeq. Nil stores
+	// nothing.
+	Durable Durable
+}
+
+// Durable is the broker's view of the durable logs (server wraps
+// internal/logs.Manager). Matches must be cheap and must not allocate on
+// a subject it has seen: it runs on every plain publish. Append stores a
+// message in every log capturing its subject and returns once it is as
+// durable as the logs promise, with the sequence of the first log (or, for
+// a message ID seen within the dedupe window, the original's and dup).
+// Headers are the opaque encoded block; the implementation reads what it
+// needs from it (the message ID).
+type Durable interface {
+	Matches(subject []byte) bool
+	Append(ctx context.Context, subject, headers, payload []byte) (seq uint64, dup bool, err error)
 }
 
 func (c Config) withDefaults() Config {

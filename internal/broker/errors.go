@@ -18,4 +18,7 @@ var (
 	ErrClosed          = errors.New("endpoint disconnected")
 	ErrInvalidMeta     = errors.New("invalid endpoint metadata")
 	ErrNotMember       = errors.New("not a member of the group")
+	// ErrNotStored: a durable log captures the subject but could not
+	// store the message (it wraps the log's error); it was not delivered.
+	ErrNotStored = errors.New("not stored in a durable log")
 )

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"time"
 	"unsafe"
@@ -53,9 +54,40 @@ type Target struct {
 // receivers it reached (subscriptions for a publish, endpoints for a
 // targeted send).
 func (b *Broker) Publish(ep *Endpoint, m *Message, t Target) (int, error) {
+	n, _, err := b.PublishSeq(ep, m, t)
+	return n, err
+}
+
+// PublishSeq is Publish that also returns the sequence m got in a durable
+// log (Config.Durable), 0 when no log captures it. A plain publish
+// (ModePublish) whose subject a log captures is stored first, synchronously
+// (an fsync under sync=always blocks the caller: for a transport, that
+// connection's publishes), and delivered live only once stored. If storing
+// fails, the error (wrapping ErrNotStored) is returned and the message is
+// not delivered. A duplicate (its message ID was stored within the log's
+// dedupe window) returns the original's sequence and is not delivered
+// again: it reached its subscribers the first time.
+func (b *Broker) PublishSeq(ep *Endpoint, m *Message, t Target) (int, uint64, error) {
 	if err := b.validate(m); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	var seq uint64
+	if t.Mode == ModePublish && b.cfg.Durable != nil && b.cfg.Durable.Matches(m.Subject) {
+		s, dup, err := b.cfg.Durable.Append(context.Background(), m.Subject, m.Headers, m.Payload)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: %w", ErrNotStored, err)
+		}
+		if dup {
+			return 0, s, nil
+		}
+		seq = s
+	}
+	n, err := b.route(ep, m, t)
+	return n, seq, err
+}
+
+// route delivers a validated m from ep to t.
+func (b *Broker) route(ep *Endpoint, m *Message, t Target) (int, error) {
 	b.failover.replied(m)
 	se, err := b.selector(t.Where)
 	if err != nil {

@@ -1,6 +1,10 @@
 package logs
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ferrymq/ferry/internal/logstore"
+)
 
 // Ack acknowledges d. Under AckCumulative it acknowledges every delivery up
 // to d's sequence; under AckNone it does nothing. Acking a record already
@@ -85,4 +89,15 @@ func (c *Consumer) check(d Delivery) error {
 		return fmt.Errorf("logs: ack of seq %d: %w: delivery from another consumer", d.Record.Seq, ErrInvalid)
 	}
 	return nil
+}
+
+// AckSeq is Ack for the delivery of seq, for callers that hold only the
+// sequence (a client across the wire).
+func (c *Consumer) AckSeq(seq uint64) error {
+	return c.Ack(Delivery{Record: logstore.Record{Seq: seq}, owner: c.s})
+}
+
+// NakSeq is Nak for the delivery of seq.
+func (c *Consumer) NakSeq(seq uint64) error {
+	return c.Nak(Delivery{Record: logstore.Record{Seq: seq}, owner: c.s})
 }

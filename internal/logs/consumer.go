@@ -159,6 +159,22 @@ func (m *Manager) restoreConsumer(e *logEntry, d consumerDoc) error {
 	return nil
 }
 
+// OpenConsumer returns a new handle on the existing named consumer name of
+// log, whatever its configuration; ErrNotFound when there is none.
+func (m *Manager) OpenConsumer(log, name string) (*Consumer, error) {
+	e, err := m.log(log)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.consumers[name]
+	if !ok || !s.durable {
+		return nil, fmt.Errorf("logs: consumer %q on %q: %w", name, log, ErrNotFound)
+	}
+	return &Consumer{s: s}, nil
+}
+
 // DeleteConsumer removes a named consumer and its state; its handles then
 // fail with ErrClosed.
 func (m *Manager) DeleteConsumer(log, name string) error {

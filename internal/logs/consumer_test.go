@@ -269,3 +269,46 @@ func TestRetentionGap(t *testing.T) {
 		t.Errorf("after retention: %v", got)
 	}
 }
+
+func TestOpenConsumerAndAckBySeq(t *testing.T) {
+	m, err := logs.Open(logs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Create(logs.LogConfig{Name: "o", Subjects: []string{"o.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := m.Append(context.Background(), "o.x", nil, []byte("p"), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.OpenConsumer("o", "w"); !errors.Is(err, logs.ErrNotFound) {
+		t.Fatalf("OpenConsumer of a missing consumer = %v, want logs.ErrNotFound", err)
+	}
+	c, err := m.Consumer(logs.ConsumerConfig{Log: "o", Name: "w", AckWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := c.Fetch(context.Background(), 3, 0); err != nil || len(ds) != 3 {
+		t.Fatalf("Fetch = %d, %v", len(ds), err)
+	}
+	h, err := m.OpenConsumer("o", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AckSeq(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.NakSeq(2); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := h.Fetch(context.Background(), 3, 0)
+	if err != nil || len(ds) != 1 || ds[0].Seq() != 2 || ds[0].Deliveries != 2 {
+		t.Fatalf("Fetch after nak = %+v, %v", ds, err)
+	}
+	if inf := h.Info(); inf.Pending != 2 || inf.AckFloor != 1 {
+		t.Fatalf("Info = %+v", inf)
+	}
+}

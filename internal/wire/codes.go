@@ -30,6 +30,10 @@ const (
 	CodeInvalidHeaders  Code = 109 // header block is malformed
 	CodeInvalidMeta     Code = 110 // labels, region or location failed validation
 	CodeNotMember       Code = 111 // LEAVE of a group the endpoint has not joined
+	CodeLogNotFound     Code = 112 // LOG names a log or consumer that does not exist
+	CodeLogExists       Code = 113 // the log exists, or the consumer exists with another configuration
+	CodeLogInvalid      Code = 114 // bad log or consumer definition or argument
+	CodeLogReadOnly     Code = 115 // the log cannot store: read-only after a write failure, closed, or full
 )
 
 // Fatal reports whether the server closes the connection after sending c.
@@ -47,6 +51,8 @@ var codeNames = map[Code]string{
 	CodeInvalidTarget: "invalid target", CodeNotSupported: "not supported",
 	CodeDuplicateSID: "duplicate subscription ID", CodeInvalidHeaders: "invalid headers",
 	CodeInvalidMeta: "invalid endpoint metadata", CodeNotMember: "not a group member",
+	CodeLogNotFound: "log not found", CodeLogExists: "log exists",
+	CodeLogInvalid: "invalid log request", CodeLogReadOnly: "log not writable",
 }
 
 func (c Code) String() string {

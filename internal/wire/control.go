@@ -29,6 +29,9 @@ const (
 	// server dropped messages for it; its value is the subscription's
 	// cumulative drop count in decimal.
 	DroppedHeader = "Ferry-Dropped"
+	// MsgIDHeader carries a message's ID: a durable log with a dedupe
+	// window stores a message once per ID (docs/logs.md).
+	MsgIDHeader = "Ferry-Msg-Id"
 )
 
 // Sub subscribes to a subject pattern.
@@ -112,12 +115,15 @@ func (u *Unsub) Decode(body []byte) error {
 }
 
 // Ok acknowledges the client frame that carried Ref. For a PUB, Count is the
-// number of receivers the message reached.
+// number of receivers the message reached and Seq the sequence the message
+// got in a durable log capturing its subject (0: not stored in a log; when
+// several logs capture it, the first log's).
 //
-//	ref uvarint | count uvarint
+//	ref uvarint | count uvarint | seq uvarint
 type Ok struct {
 	Ref   uint64
 	Count uint64
+	Seq   uint64
 }
 
 // Append appends o as a frame.
@@ -125,6 +131,7 @@ func (o *Ok) Append(dst []byte) []byte {
 	dst, start := beginFrame(dst, OpOk)
 	dst = appendUvarint(dst, o.Ref)
 	dst = appendUvarint(dst, o.Count)
+	dst = appendUvarint(dst, o.Seq)
 	return endFrame(dst, start)
 }
 
@@ -133,6 +140,7 @@ func (o *Ok) Decode(body []byte) error {
 	d := decoder{b: body}
 	o.Ref = d.uvarint("ref")
 	o.Count = d.uvarint("count")
+	o.Seq = d.uvarint("seq")
 	return d.done(OpOk)
 }
 

@@ -52,6 +52,8 @@ func Decode(op Op, body []byte) (Frame, error) {
 		f = new(StreamCredit)
 	case OpStreamClose:
 		f = new(StreamClose)
+	case OpLog:
+		f = new(Log)
 	case OpPing, OpPong:
 		if len(body) != 0 {
 			return nil, fmt.Errorf("%v: %w: %d trailing bytes", op, ErrMalformed, len(body))

@@ -13,7 +13,7 @@ const HeaderSize = 4
 type Op uint8
 
 // Frame types. Client-to-server: Connect, Pub, Sub, Unsub, Meta, Join,
-// Leave, Query, Ping, Pong. Server-to-client: Info, Msg, Ok, Err, Result,
+// Leave, Query, Log, Ping, Pong. Server-to-client: Info, Msg, Ok, Err, Result,
 // Ping, Pong.
 const (
 	OpConnect Op = 1
@@ -36,6 +36,8 @@ const (
 	OpStreamData   Op = 17
 	OpStreamCredit Op = 18
 	OpStreamClose  Op = 19
+
+	OpLog Op = 20
 )
 
 var opNames = [...]string{
@@ -44,6 +46,7 @@ var opNames = [...]string{
 	OpErr: "ERR", OpOk: "OK", OpMeta: "META", OpJoin: "JOIN", OpLeave: "LEAVE",
 	OpQuery: "QUERY", OpResult: "RESULT", OpStreamOpen: "STREAM_OPEN",
 	OpStreamData: "STREAM_DATA", OpStreamCredit: "STREAM_CREDIT", OpStreamClose: "STREAM_CLOSE",
+	OpLog: "LOG",
 }
 
 func (o Op) String() string {
@@ -54,7 +57,7 @@ func (o Op) String() string {
 }
 
 // Valid reports whether o is a known op.
-func (o Op) Valid() bool { return o >= OpConnect && o <= OpStreamClose }
+func (o Op) Valid() bool { return o >= OpConnect && o <= OpLog }
 
 // Mode is a routing mode: who may receive a PUB.
 type Mode uint8

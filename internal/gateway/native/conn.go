@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -42,6 +43,11 @@ type conn struct {
 	hdr      []byte                  // scratch header block carrying Ferry-Dropped
 	streamq  map[uint64]*streamQueue // lossy streams opened to this connection, by stream ID (stream_lossy.go)
 
+	// ctx ends when the connection does; LOG fetches waiting on their own
+	// goroutines watch it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	kick      chan struct{} // wakes the flusher; capacity 1
 	flushDone chan struct{} // closed when the flusher has exited
 
@@ -58,7 +64,10 @@ type conn struct {
 }
 
 func newConn(g *Gateway, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
+		ctx:       ctx,
+		cancel:    cancel,
 		g:         g,
 		nc:        nc,
 		r:         wire.NewReader(nc, g.maxFrame),
@@ -70,6 +79,7 @@ func newConn(g *Gateway, nc net.Conn) *conn {
 // serve runs the connection to its end and unregisters its endpoint.
 func (c *conn) serve() {
 	if err := c.handshake(); err != nil {
+		c.cancel()
 		c.g.log.Debug("handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 		c.nc.Close()
 		return
@@ -79,6 +89,7 @@ func (c *conn) serve() {
 	c.pingTimer = time.AfterFunc(c.g.cfg.PingInterval, c.pingTick)
 	c.mu.Unlock()
 	err := c.readLoop()
+	c.cancel()
 	c.fail()
 	<-c.flushDone
 	c.mu.Lock()

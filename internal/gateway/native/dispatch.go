@@ -36,6 +36,8 @@ func (c *conn) dispatch(op wire.Op, body []byte) error {
 		return c.handleMembership(op, body)
 	case wire.OpQuery:
 		return c.handleQuery(body)
+	case wire.OpLog:
+		return c.handleLog(body)
 	case wire.OpStreamOpen, wire.OpStreamData, wire.OpStreamCredit, wire.OpStreamClose:
 		return c.handleStream(op, body)
 	case wire.OpPing:
@@ -64,8 +66,12 @@ func (c *conn) handlePub(body []byte) error {
 		Subject: p.Subject, Reply: p.Reply, From: c.id,
 		Headers: p.Headers, Payload: p.Payload,
 	}
-	n, err := c.g.broker.Publish(c.ep, &c.msg, target(&p.Target))
-	c.answer(p.Ref, n, err)
+	n, seq, err := c.g.broker.PublishSeq(c.ep, &c.msg, target(&p.Target))
+	if err != nil || seq == 0 {
+		c.answer(p.Ref, n, err)
+	} else if p.Ref != 0 {
+		c.sendOk(p.Ref, n, seq)
+	}
 	return nil
 }
 
@@ -95,7 +101,7 @@ func (c *conn) answer(ref uint64, count int, err error) {
 		return
 	}
 	if ref != 0 {
-		c.sendOk(ref, count)
+		c.sendOk(ref, count, 0)
 	}
 }
 
@@ -118,6 +124,7 @@ var codes = []struct {
 	{broker.ErrInvalidMeta, wire.CodeInvalidMeta},
 	{broker.ErrNotMember, wire.CodeNotMember},
 	{broker.ErrClosed, wire.CodeShutdown},
+	{broker.ErrNotStored, wire.CodeLogReadOnly},
 }
 
 func codeFor(err error) wire.Code {

@@ -27,6 +27,8 @@ type Config struct {
 	PingInterval     time.Duration
 	MaxPingsOut      int
 	Logger           *slog.Logger
+	// Logs answers LOG frames; nil answers them with CodeNotSupported.
+	Logs Logs
 }
 
 // frameOverhead is what a PUB frame may carry beyond payload and headers:

@@ -140,8 +140,8 @@ func (c *conn) queue(fn func([]byte) []byte) {
 	c.signal()
 }
 
-func (c *conn) sendOk(ref uint64, count int) {
-	c.queue(func(b []byte) []byte { return (&wire.Ok{Ref: ref, Count: uint64(count)}).Append(b) })
+func (c *conn) sendOk(ref uint64, count int, seq uint64) {
+	c.queue(func(b []byte) []byte { return (&wire.Ok{Ref: ref, Count: uint64(count), Seq: seq}).Append(b) })
 }
 
 func (c *conn) sendErr(ref uint64, code wire.Code, msg string) {

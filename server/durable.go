@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"unsafe"
+
+	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/logs"
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// durable adapts the logs manager to broker.Durable.
+type durable struct{ m *logs.Manager }
+
+var _ broker.Durable = durable{}
+
+// Matches views subject as a string without copying: the manager's
+// subject cache copies what it keeps.
+func (d durable) Matches(subject []byte) bool {
+	return d.m.Matches(unsafe.String(unsafe.SliceData(subject), len(subject)))
+}
+
+// Append stores the message in every log capturing its subject, deduping
+// on its Ferry-Msg-Id header, and returns the first log's sequence. An
+// error from any log fails the whole publish (the logs that stored it keep
+// it; a retry with the same message ID is deduped there).
+func (d durable) Append(ctx context.Context, subject, headers, payload []byte) (uint64, bool, error) {
+	res, err := d.m.Append(ctx, string(subject), headers, payload, msgID(headers))
+	if err != nil {
+		return 0, false, err
+	}
+	if len(res) == 0 {
+		return 0, false, nil // the log went away since Matches
+	}
+	return res[0].Seq, res[0].Dup, nil
+}
+
+// msgID returns the Ferry-Msg-Id header's value, or "" (headers were
+// validated by the transport).
+func msgID(headers []byte) string {
+	if len(headers) == 0 {
+		return ""
+	}
+	hs, err := wire.ParseHeaders(headers)
+	if err != nil {
+		return ""
+	}
+	for _, h := range hs {
+		if h.Key == wire.MsgIDHeader {
+			return h.Value
+		}
+	}
+	return ""
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// frames reads frames until one satisfies stop, decoding each.
+func nextFrame(t *testing.T, nc net.Conn, r *wire.Reader) wire.Frame {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	op, body, err := r.Next()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	f, err := wire.Decode(op, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func logCall(t *testing.T, nc net.Conn, r *wire.Reader, ref uint64, action wire.LogAction, body string) string {
+	t.Helper()
+	nc.Write((&wire.Log{Ref: ref, Action: action, Body: []byte(body)}).Append(nil))
+	for {
+		switch f := nextFrame(t, nc, r).(type) {
+		case *wire.Result:
+			return string(f.Body)
+		case *wire.Err:
+			t.Fatalf("LOG %v %s: ERR %d %s", action, body, f.Code, f.Message)
+		}
+	}
+}
+
+func pub(t *testing.T, nc net.Conn, r *wire.Reader, ref uint64, subj, msgID string) wire.Ok {
+	t.Helper()
+	var hdr []byte
+	if msgID != "" {
+		hdr = wire.AppendHeaders(nil, []wire.HeaderField{{Key: wire.MsgIDHeader, Value: msgID}})
+	}
+	nc.Write((&wire.Pub{Ref: ref, Subject: []byte(subj), Headers: hdr, Payload: []byte("p")}).Append(nil))
+	for {
+		switch f := nextFrame(t, nc, r).(type) {
+		case *wire.Ok:
+			return *f
+		case *wire.Err:
+			t.Fatalf("PUB: ERR %d %s", f.Code, f.Message)
+		}
+	}
+}
+
+func shutdown(t *testing.T, s *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLogsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	nc, r := dial(t, s, "p")
+	logCall(t, nc, r, 1, wire.LogCreate, `{"name":"orders","subjects":["orders.>"],"dedupe_window_ns":60000000000}`)
+	for i := range 3 {
+		if ok := pub(t, nc, r, uint64(2+i), "orders.eu", string(rune('a'+i))); ok.Seq != uint64(i+1) {
+			t.Fatalf("OK %+v, want seq %d", ok, i+1)
+		}
+	}
+	if ok := pub(t, nc, r, 9, "orders.eu", "b"); ok.Seq != 2 {
+		t.Fatalf("duplicate: OK %+v, want seq 2", ok)
+	}
+	shutdown(t, s)
+
+	s, err = New(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, s)
+	nc, r = dial(t, s, "p")
+	var f struct {
+		Records []struct {
+			Seq     uint64 `json:"seq"`
+			Payload []byte `json:"payload"`
+		} `json:"records"`
+	}
+	js := logCall(t, nc, r, 1, wire.LogFetch, `{"log":"orders","ack":"none"}`)
+	if err := json.Unmarshal([]byte(js), &f); err != nil || len(f.Records) != 3 || f.Records[2].Seq != 3 {
+		t.Fatalf("fetch after restart = %s (%v)", js, err)
+	}
+	if ok := pub(t, nc, r, 2, "orders.eu", "c"); ok.Seq != 3 {
+		t.Fatalf("duplicate after restart: OK %+v, want seq 3", ok)
+	}
+	if ok := pub(t, nc, r, 3, "orders.eu", ""); ok.Seq != 4 {
+		t.Fatalf("OK %+v, want seq 4", ok)
+	}
+}
+
+func TestLogsInMemoryWithoutDataDir(t *testing.T) {
+	s, err := New(Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, s)
+	nc, r := dial(t, s, "p")
+	var info struct {
+		Config struct {
+			Storage string `json:"storage"`
+		} `json:"config"`
+	}
+	js := logCall(t, nc, r, 1, wire.LogCreate, `{"name":"ev","subjects":["ev"]}`)
+	if err := json.Unmarshal([]byte(js), &info); err != nil || info.Config.Storage != "memory" {
+		t.Fatalf("create = %s (%v), want memory storage", js, err)
+	}
+}
+
+// TestDeadLetterPublished: a record past max deliveries is published to the
+// dead-letter subject through the broker.
+func TestDeadLetterPublished(t *testing.T) {
+	s := startServer(t)
+	defer shutdown(t, s)
+	nc, r := dial(t, s, "p")
+	sc, sr := dial(t, s, "s")
+	sc.Write((&wire.Sub{Ref: 1, SID: 7, Pattern: []byte("$DLQ.>")}).Append(nil))
+	if _, ok := nextFrame(t, sc, sr).(*wire.Ok); !ok {
+		t.Fatal("SUB not acknowledged")
+	}
+	logCall(t, nc, r, 1, wire.LogCreate, `{"name":"jobs","subjects":["jobs"]}`)
+	pub(t, nc, r, 2, "jobs", "")
+	logCall(t, nc, r, 3, wire.LogFetch, `{"log":"jobs","consumer":"w","ack_wait_ms":20,"max_deliveries":1}`)
+	m, ok := nextFrame(t, sc, sr).(*wire.Msg)
+	if !ok || string(m.Subject) != "$DLQ.jobs.w" || string(m.Payload) != "p" {
+		t.Fatalf("dead letter = %#v", m)
+	}
+}
