@@ -77,6 +77,7 @@ type Conn struct {
 // or an error.
 type refResult struct {
 	count uint64
+	seq   uint64 // OK.seq: the position a durable publish got in its log
 	body  []byte
 	err   error
 }

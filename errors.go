@@ -48,6 +48,22 @@ var (
 	// ErrWindowExceeded: the sender overran the granted window and the
 	// broker aborted the stream (close code 5). The Go client never does.
 	ErrWindowExceeded = errors.New("ferry: stream window exceeded")
+
+	// Durable logs (see CreateLog, PublishDurable, Fetch).
+
+	// ErrLogNotFound: the log or consumer named does not exist (code 112).
+	ErrLogNotFound = errors.New("ferry: log not found")
+	// ErrLogExists: the log exists already, or the durable consumer exists
+	// with another configuration (code 113).
+	ErrLogExists = errors.New("ferry: log exists")
+	// ErrLogInvalid: a bad log or consumer definition or argument (code 114).
+	ErrLogInvalid = errors.New("ferry: invalid log request")
+	// ErrLogNotWritable: the log cannot store the message: read-only after
+	// a write failure, closed, or full (code 115).
+	ErrLogNotWritable = errors.New("ferry: log not writable")
+	// ErrNotStored: PublishDurable's subject is captured by no log; the
+	// message was still delivered live to any subscribers.
+	ErrNotStored = errors.New("ferry: no log captures the subject")
 )
 
 // ServerError is an error the broker reported in an ERR frame. It matches
@@ -81,4 +97,8 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeProtocol:        ErrProtocol,
 	wire.CodeNotMember:       ErrNotMember,
 	wire.CodeInvalidMeta:     ErrInvalidMeta,
+	wire.CodeLogNotFound:     ErrLogNotFound,
+	wire.CodeLogExists:       ErrLogExists,
+	wire.CodeLogInvalid:      ErrLogInvalid,
+	wire.CodeLogReadOnly:     ErrLogNotWritable,
 }

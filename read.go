@@ -32,7 +32,7 @@ func (c *Conn) readLoop(s *session) error {
 			if err := ok.Decode(body); err != nil {
 				return fmt.Errorf("%w: %w", ErrProtocol, err)
 			}
-			c.resolveRef(ok.Ref, refResult{count: ok.Count})
+			c.resolveRef(ok.Ref, refResult{count: ok.Count, seq: ok.Seq})
 		case wire.OpResult:
 			var res wire.Result
 			if err := res.Decode(body); err != nil {

@@ -113,6 +113,7 @@ interrupted before a command could finish.`,
 		c.GroupID = "streaming"
 		root.AddCommand(c)
 	}
+	addLogCmd(root, a)
 	serve, status, demo := newServeCmd(a), newStatusCmd(a), newDemoCmd(a)
 	serve.GroupID, status.GroupID, demo.GroupID = "server", "server", "server"
 	root.AddCommand(serve, status, demo, newVersionCmd(a))
