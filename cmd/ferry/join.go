@@ -69,6 +69,8 @@ func (c *joinCmd) run(ctx context.Context, group, pattern string) error {
 	fmt.Fprintf(c.app.stderr, "ferry: joined %s, listening on %s as %s\n", group, pattern, nc.ID())
 	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
 	_ = sub.Unsubscribe()
+	stop()
+	drainQuietly(nc) // send the acknowledgements and replies handlers queued
 	lctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
 	if lerr := nc.Leave(lctx, group); lerr != nil && err == nil && ctx.Err() == nil {

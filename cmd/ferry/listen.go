@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ferrymq/ferry"
 	"github.com/spf13/cobra"
@@ -65,19 +67,22 @@ func (c *listenCmd) run(ctx context.Context, pattern string) error {
 	fmt.Fprintf(c.app.stderr, "ferry: listening on %s as %s\n", pattern, nc.ID())
 	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
 	_ = sub.Unsubscribe()
+	stop()
+	drainQuietly(nc) // send the acknowledgements and replies handlers queued
 	return err
 }
 
 // receiveInto subscribes with subscribe (Conn.Handle, Conn.HandleGroup, …)
 // and hands the messages to the returned channel, after a Flush so the
-// server has the subscription. stop releases a handler still waiting to
-// hand a message over.
+// server has the subscription. stop, safe to call more than once, releases
+// a handler still waiting to hand a message over.
 func receiveInto(ctx context.Context, nc *ferry.Conn, pattern string,
 	subscribe func(string, func(*ferry.Msg), ...ferry.SubOption) (*ferry.Subscription, error),
 ) (<-chan *ferry.Msg, *ferry.Subscription, func(), error) {
 	ch := make(chan *ferry.Msg, 64)
 	quit := make(chan struct{})
-	stop := func() { close(quit) }
+	var once sync.Once
+	stop := func() { once.Do(func() { close(quit) }) }
 	sub, err := subscribe(pattern, func(m *ferry.Msg) {
 		select {
 		case ch <- m:
@@ -93,4 +98,12 @@ func receiveInto(ctx context.Context, nc *ferry.Conn, pattern string,
 		return nil, nil, nil, interrupted(ctx, fmt.Errorf("listen on %s: %w", pattern, err))
 	}
 	return ch, sub, stop, nil
+}
+
+// drainQuietly lets handlers finish and flushes what they sent (acks,
+// replies) before the connection closes, waiting at most two seconds.
+func drainQuietly(nc *ferry.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = nc.Drain(ctx)
 }
