@@ -70,11 +70,11 @@ func (c *joinCmd) run(ctx context.Context, group, pattern string) error {
 	err = printMessages(ctx, ch, c.count, newPrinter(c.app.stdout, pickFormat(c.json, formatListen)))
 	_ = sub.Unsubscribe()
 	stop()
-	drainQuietly(nc) // send the acknowledgements and replies handlers queued
 	lctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
 	if lerr := nc.Leave(lctx, group); lerr != nil && err == nil && ctx.Err() == nil {
 		err = fmt.Errorf("leave %s: %w", group, lerr)
 	}
+	drainQuietly(nc) // send the acknowledgements and replies handlers queued
 	return err
 }
