@@ -120,6 +120,9 @@ func (s *Server) Start() error {
 			ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)}
 	}
 	s.ln, s.started, s.start = ln, true, time.Now()
+	// The listener is open, so connections queue in its backlog from now
+	// on: the server is ready, before anything announces its addresses.
+	s.http.SetReady(true)
 	s.opts.Logger.Info("listening", "addr", ln.Addr().String(), "protocol", "native", "version", Version)
 	if s.httpLn != nil {
 		s.opts.Logger.Info("listening", "addr", s.httpLn.Addr().String(), "protocol", "http")
@@ -128,9 +131,6 @@ func (s *Server) Start() error {
 			s.httpSrv.Serve(s.httpLn) // returns http.ErrServerClosed on Shutdown
 		}()
 	}
-	// The listener is open, so connections queue in its backlog from now
-	// on: the server is ready.
-	s.http.SetReady(true)
 	go func() {
 		err := s.native.Serve(ln)
 		s.mu.Lock()
