@@ -25,7 +25,7 @@ func TestSmoke(t *testing.T) {
 	} else {
 		t.Log("redis-server not found; Redis not covered")
 	}
-	cfg := config{runs: 1, msgs: 2000, duration: time.Second, conns: 50, subs: 200, verbose: testWriter{t}}
+	cfg := config{runs: 1, msgs: 2000, duration: time.Second, conns: 50, subs: 200, durPubs: 4, verbose: testWriter{t}}
 	var rows []row
 	for _, c := range allCases(bs) {
 		rows = append(rows, runCase(c, brokers, cfg)...)
@@ -71,6 +71,9 @@ func TestSelectCases(t *testing.T) {
 	}
 	if len(got) != 6 { // pub ×2, shared ×2, shared/nearest ×2
 		t.Errorf("selected %d cases, want 6", len(got))
+	}
+	if d, _ := selectCases(all, "durable"); len(d) != 4 { // always and interval, ×2 payloads
+		t.Errorf("durable selected %d cases, want 4", len(d))
 	}
 	if all2, _ := selectCases(all, "all"); len(all2) != len(all) {
 		t.Errorf("all selected %d of %d", len(all2), len(all))

@@ -15,6 +15,7 @@ import (
 	ferryserver "github.com/ferrymq/ferry/server"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -53,6 +54,12 @@ type client interface {
 	request(ctx context.Context, subject string, data []byte) error
 	flush(ctx context.Context) error // wait until the server has processed all publishes
 	asyncErr() error                 // first error reported asynchronously (slow consumer, …)
+	// createLog makes subject durable (a Ferry log with the given sync
+	// mode, a JetStream file stream; sync is ignored by NATS).
+	createLog(ctx context.Context, name, subject, sync string) error
+	// publishDurable publishes and waits for the server's acknowledgement
+	// that the message is stored.
+	publishDurable(ctx context.Context, subject string, data []byte) error
 	close()
 }
 
@@ -165,28 +172,62 @@ func (c *ferryClient) request(ctx context.Context, subject string, data []byte) 
 	return err
 }
 
+func (c *ferryClient) createLog(ctx context.Context, name, subject, sync string) error {
+	return c.c.CreateLog(ctx, ferry.LogConfig{Name: name, Subjects: []string{subject}, Storage: ferry.StorageFile, Sync: sync})
+}
+
+func (c *ferryClient) publishDurable(ctx context.Context, subject string, data []byte) error {
+	_, err := c.c.PublishDurable(ctx, subject, data)
+	return err
+}
+
 func (c *ferryClient) flush(ctx context.Context) error { return c.c.Flush(ctx) }
 func (c *ferryClient) asyncErr() error                 { return c.errs.get() }
 func (c *ferryClient) close()                          { c.c.Close() }
 
 // ---- NATS -----------------------------------------------------------------
 
-type natsBroker struct{ s *natsserver.Server }
+// natsBroker runs nats-server in process; with jetStream set (the durable
+// scenario) it enables JetStream with file storage in a temporary
+// directory, at its defaults (sync_interval 2 min: no fsync per message).
+type natsBroker struct {
+	s         *natsserver.Server
+	jetStream bool
+	dir       string
+}
 
 func (b *natsBroker) name() string { return "nats" }
 
 func (b *natsBroker) start() error {
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	if b.jetStream {
+		dir, err := os.MkdirTemp("", "nats-bench-")
+		if err != nil {
+			return err
+		}
+		b.dir = dir
+		opts.JetStream, opts.StoreDir = true, dir
+	}
+	s, err := natsserver.NewServer(opts)
 	if err != nil {
+		b.removeDir()
 		return err
 	}
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
+		b.removeDir()
 		return errors.New("nats: server not ready within 10s")
 	}
 	b.s = s
 	return nil
+}
+
+func (b *natsBroker) removeDir() {
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
+		b.dir = ""
+	}
 }
 
 func (b *natsBroker) stop() {
@@ -195,6 +236,7 @@ func (b *natsBroker) stop() {
 		b.s.WaitForShutdown()
 		b.s = nil
 	}
+	b.removeDir()
 }
 
 func (b *natsBroker) connect(connOpts) (client, error) {
@@ -210,7 +252,39 @@ func (b *natsBroker) connect(connOpts) (client, error) {
 
 type natsClient struct {
 	c    *nats.Conn
+	js   jetstream.JetStream // made on first use
 	errs errBox
+}
+
+func (c *natsClient) jetStream() (jetstream.JetStream, error) {
+	if c.js == nil {
+		js, err := jetstream.New(c.c)
+		if err != nil {
+			return nil, err
+		}
+		c.js = js
+	}
+	return c.js, nil
+}
+
+// createLog ignores sync: the stream keeps the server's default.
+func (c *natsClient) createLog(ctx context.Context, name, subject, _ string) error {
+	js, err := c.jetStream()
+	if err != nil {
+		return err
+	}
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Storage: jetstream.FileStorage})
+	return err
+}
+
+// publishDurable waits for the stream's PubAck.
+func (c *natsClient) publishDurable(ctx context.Context, subject string, data []byte) error {
+	js, err := c.jetStream()
+	if err != nil {
+		return err
+	}
+	_, err = js.Publish(ctx, subject, data)
+	return err
 }
 
 func (c *natsClient) publish(subject string, data []byte) error { return c.c.Publish(subject, data) }
@@ -421,10 +495,14 @@ func (c *redisClient) subscribe(subject string, fn func()) error {
 func (c *redisClient) queueSubscribe(string, string, groupPolicy, func()) error {
 	return errUnsupported
 }
-func (c *redisClient) respond(string) error                          { return errUnsupported }
-func (c *redisClient) request(context.Context, string, []byte) error { return errUnsupported }
-func (c *redisClient) flush(ctx context.Context) error               { return c.exec(ctx) }
-func (c *redisClient) asyncErr() error                               { return nil }
+func (c *redisClient) createLog(context.Context, string, string, string) error {
+	return errUnsupported
+}
+func (c *redisClient) publishDurable(context.Context, string, []byte) error { return errUnsupported }
+func (c *redisClient) respond(string) error                                 { return errUnsupported }
+func (c *redisClient) request(context.Context, string, []byte) error        { return errUnsupported }
+func (c *redisClient) flush(ctx context.Context) error                      { return c.exec(ctx) }
+func (c *redisClient) asyncErr() error                                      { return nil }
 
 func (c *redisClient) close() {
 	c.mu.Lock()

@@ -28,6 +28,7 @@ type config struct {
 	msgs     int           // messages (or requests) per run; 0: use duration
 	conns    int           // memory: idle connections
 	subs     int           // memory: subscriptions
+	durPubs  int           // durable: concurrent publishers
 	verbose  io.Writer     // progress lines; io.Discard for none
 }
 
@@ -51,16 +52,17 @@ var lowerBetter = map[string]bool{mP50: true, mP90: true, mP99: true, mIdle: tru
 
 // benchCase is one scenario at one payload size (or variant).
 type benchCase struct {
-	scenario string
-	payload  string
-	metrics  []string
-	brokers  []string // the brokers that can run it; nil: all
-	external bool     // runs its brokers as processes itself (memory)
-	note     string
-	run      func(b broker, cfg config) (map[string]float64, error)
+	scenario  string
+	payload   string
+	metrics   []string
+	brokers   []string // the brokers that can run it; nil: all
+	external  bool     // runs its brokers as processes itself (memory)
+	jetStream bool     // NATS runs with JetStream (file storage in a temp dir)
+	note      string
+	run       func(b broker, cfg config) (map[string]float64, error)
 }
 
-var scenarioNames = []string{"pub", "pubsub", "fanout", "shared", "reqrep", "large", "memory"}
+var scenarioNames = []string{"pub", "pubsub", "fanout", "shared", "reqrep", "large", "durable", "memory"}
 
 func sizeName(n int) string {
 	if n >= 1024 {
@@ -115,6 +117,16 @@ func allCases(bs *binaries) []benchCase {
 				return runDelivery(b, cfg, n, shape{subs: 1})
 			}})
 	}
+	for _, v := range []struct{ name, sync, note string }{
+		{"durable/always", syncAlways, "acked durable publishes, -durable-publishers concurrent; Ferry log sync always; NATS JetStream file stream at its defaults (acks before fsync)"},
+		{"durable/interval", syncInterval, "Ferry log sync interval:100ms; NATS measured again, same JetStream setup as durable/always"},
+	} {
+		for _, n := range small {
+			add(benchCase{scenario: v.name, payload: sizeName(n), metrics: []string{mMsgs, mP50, mP99}, brokers: []string{"ferry", "nats"},
+				jetStream: true, note: v.note,
+				run: func(b broker, cfg config) (map[string]float64, error) { return runDurable(b, cfg, n, v.sync) }})
+		}
+	}
 	add(benchCase{scenario: "memory", payload: "—", metrics: []string{mIdle, mConn, mSub}, external: true,
 		note: "brokers as separate processes; RSS",
 		run:  func(b broker, cfg config) (map[string]float64, error) { return runMemory(bs, b.name(), cfg) }})
@@ -155,7 +167,7 @@ func runCase(c benchCase, brokers []broker, cfg config) []row {
 			runtime.GC()
 			t := time.Now()
 			m, err := runOne(c, b, cfg)
-			fmt.Fprintf(cfg.verbose, "%-15s %-6s run %d/%d %-5s %6.1fs  %s\n", c.scenario, c.payload, i+1, cfg.runs, b.name(), time.Since(t).Seconds(), brief(c.metrics, m, err))
+			fmt.Fprintf(cfg.verbose, "%-16s %-6s run %d/%d %-5s %6.1fs  %s\n", c.scenario, c.payload, i+1, cfg.runs, b.name(), time.Since(t).Seconds(), brief(c.metrics, m, err))
 			if err != nil {
 				errs[b.name()] = append(errs[b.name()], err.Error())
 				continue
@@ -191,6 +203,9 @@ func runCase(c benchCase, brokers []broker, cfg config) []row {
 
 // runOne runs c once on b, starting and stopping b around it.
 func runOne(c benchCase, b broker, cfg config) (m map[string]float64, err error) {
+	if nb, ok := b.(*natsBroker); ok {
+		nb.jetStream = c.jetStream
+	}
 	if !c.external {
 		if err := b.start(); err != nil {
 			return nil, fmt.Errorf("start: %w", err)
@@ -371,12 +386,13 @@ func main() {
 	flag.IntVar(&cfg.msgs, "msgs", 0, "messages (or requests) per run instead of -duration")
 	flag.IntVar(&cfg.conns, "conns", 10_000, "memory: idle connections")
 	flag.IntVar(&cfg.subs, "subs", 100_000, "memory: subscriptions (on 10 connections)")
+	flag.IntVar(&cfg.durPubs, "durable-publishers", 8, "durable: concurrent publishers, each on its own connection")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	brokerList := flag.String("brokers", "ferry,nats,redis", "brokers to compare")
 	quiet := flag.Bool("q", false, "no progress lines on stderr")
 	flag.Parse()
-	if cfg.runs < 1 || (cfg.msgs <= 0 && cfg.duration <= 0) || cfg.conns < 1 || cfg.subs < memSubConns {
-		fmt.Fprintln(os.Stderr, "bench: -runs, -duration (or -msgs), -conns and -subs must be positive (-subs at least 10)")
+	if cfg.runs < 1 || (cfg.msgs <= 0 && cfg.duration <= 0) || cfg.conns < 1 || cfg.subs < memSubConns || cfg.durPubs < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -runs, -duration (or -msgs), -conns, -subs and -durable-publishers must be positive (-subs at least 10)")
 		os.Exit(2)
 	}
 	cfg.verbose = os.Stderr
