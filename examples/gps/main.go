@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,19 +18,7 @@ import (
 	"github.com/ferrymq/ferry/examples/internal/embedded"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	err := run(ctx, os.Stdout, os.Args[1:])
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "gps:", err)
-		os.Exit(1)
-	}
-}
+func main() { embedded.Main("gps", run) }
 
 // dashboards is how many dashboard endpoints watch the track.
 const dashboards = 2

@@ -1,11 +1,15 @@
-// Package embedded starts an in-process Ferry broker for the example
-// programs, so each runs on its own with `go run`.
+// Package embedded holds what the example programs share: an in-process
+// Ferry broker, so each runs on its own with `go run`, and their main.
 package embedded
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/ferrymq/ferry/server"
@@ -34,4 +38,21 @@ func Start(name string) (srv *server.Server, stop func(), err error) {
 		os.RemoveAll(dir)
 	}
 	return srv, stop, nil
+}
+
+// Main runs an example program: run gets a context cancelled by Ctrl-C,
+// stdout and the arguments; an error is printed as "name: error" with exit
+// status 1, and a -h/-help request exits 2.
+func Main(name string, run func(ctx context.Context, out io.Writer, args []string) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Stdout, os.Args[1:])
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }
