@@ -124,16 +124,8 @@ func BenchmarkRequest(b *testing.B) {
 // real broker, with the default window; it includes receiving them.
 func BenchmarkStreamSend(b *testing.B) {
 	srv := ferrytest.New(b)
-	sender, err := Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sender.Close()
-	recv, err := Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer recv.Close()
+	sender := dialServer(b, srv)
+	recv := dialServer(b, srv)
 	got := make(chan int, 1)
 	if _, err := recv.HandleStreams("bench", func(in *IncomingStream) {
 		n := 0

@@ -12,16 +12,8 @@ import (
 func BenchmarkChannelSend(b *testing.B) {
 	srv := ferrytest.New(b)
 	ctx := context.Background()
-	dialer, err := Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dialer.Close()
-	acceptor, err := Connect(srv.URL(), WithID("bench-acceptor"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer acceptor.Close()
+	dialer := dialServer(b, srv)
+	acceptor := dialServer(b, srv, WithID("bench-acceptor"))
 	l, err := acceptor.Listen("bench")
 	if err != nil {
 		b.Fatal(err)

@@ -1,6 +1,23 @@
 package ferry
 
-import "github.com/ferrymq/ferry/internal/wire"
+import (
+	"testing"
+
+	"github.com/ferrymq/ferry/ferrytest"
+	"github.com/ferrymq/ferry/internal/wire"
+)
+
+// dialServer connects to a real test server and closes the connection when
+// the test or benchmark ends.
+func dialServer(tb testing.TB, srv *ferrytest.Server, opts ...Option) *Conn {
+	tb.Helper()
+	nc, err := Connect(srv.URL(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { nc.Close() })
+	return nc
+}
 
 // testPub builds PUB frames for tests from strings.
 type testPub struct {

@@ -12,16 +12,8 @@ import (
 // the client's and the broker's publish path (which does not allocate).
 func BenchmarkRequestBroker(b *testing.B) {
 	srv := ferrytest.New(b)
-	client, err := Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	server, err := Connect(srv.URL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer server.Close()
+	client := dialServer(b, srv)
+	server := dialServer(b, srv)
 	if _, err := server.Respond("echo", func(m *Msg) []byte { return m.Data }); err != nil {
 		b.Fatal(err)
 	}
@@ -45,16 +37,8 @@ func TestRequestAllocs(t *testing.T) {
 		t.Skip("alloc counts are for full runs without the race detector")
 	}
 	srv := ferrytest.New(t)
-	client, err := Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client := dialServer(t, srv)
+	server := dialServer(t, srv)
 	if _, err := server.Respond("echo", func(m *Msg) []byte { return m.Data }); err != nil {
 		t.Fatal(err)
 	}
