@@ -511,17 +511,7 @@ func TestE2EStreamPeerDeath(t *testing.T) {
 	})
 	t.Run("stream", func(t *testing.T) {
 		recv, sender := dial(t, s), dial(t, s)
-		ln, err := recv.ListenStreams("logs")
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := sender.OpenStream(ctx, "logs", ferry.Target{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ln.Accept(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st, _ := openAccepted(t, ctx, recv, sender, "logs")
 		recv.Close()
 		select {
 		case <-st.Done():
@@ -537,18 +527,7 @@ func TestE2EStreamPeerDeath(t *testing.T) {
 	})
 	t.Run("sender", func(t *testing.T) {
 		recv, sender := dial(t, s), dial(t, s)
-		ln, err := recv.ListenStreams("logs")
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := sender.OpenStream(ctx, "logs", ferry.Target{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := ln.Accept(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, in := openAccepted(t, ctx, recv, sender, "logs")
 		sendN(t, ctx, st, 1, 3)
 		sender.Close()
 		ms, err := collect(ctx, in)
@@ -605,4 +584,23 @@ func TestE2EStreamsFailOnReconnectListenersStay(t *testing.T) {
 	if err != io.EOF || checkSeq(ms, 3) != nil {
 		t.Fatalf("after reconnect: %d messages, %v", len(ms), err)
 	}
+}
+
+// openAccepted opens a stream from sender on subject to recv's listener and
+// returns both ends.
+func openAccepted(t *testing.T, ctx context.Context, recv, sender *ferry.Conn, subject string) (*ferry.Stream, *ferry.IncomingStream) {
+	t.Helper()
+	ln, err := recv.ListenStreams(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sender.OpenStream(ctx, subject, ferry.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ln.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, in
 }
