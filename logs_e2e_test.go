@@ -103,16 +103,16 @@ func TestE2ELogPublishDurable(t *testing.T) {
 		t.Errorf("Ack of an ephemeral record = %v, want ErrLogInvalid", err)
 	}
 
-	// A waiting fetch gets a record published meanwhile.
+	// A waiting fetch gets a record published meanwhile. It starts at the
+	// next sequence, so it finds record 5 whichever comes first.
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var waited []*ferry.LogRecord
 	var waitErr error
 	go func() {
 		defer wg.Done()
-		waited, waitErr = nc.Fetch(ctx, ferry.ConsumerConfig{Log: "orders", Start: "new"}, 1, 5*time.Second)
+		waited, waitErr = nc.Fetch(ctx, ferry.ConsumerConfig{Log: "orders", Start: "seq:5"}, 1, 5*time.Second)
 	}()
-	time.Sleep(50 * time.Millisecond)
 	if _, err := nc.PublishDurable(ctx, "orders.5", []byte("order 5")); err != nil {
 		t.Fatal(err)
 	}

@@ -374,7 +374,9 @@ func TestDrainTimeout(t *testing.T) {
 	c.Subscribe("a", func(*Msg) { <-block })
 	c.Publish("a", nil)
 	c.Publish("a", nil)
-	c.Flush(ctxTimeout(t, 5*time.Second))
+	if err := c.Flush(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	err := c.Drain(ctxTimeout(t, 50*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Drain = %v, want ErrTimeout", err)

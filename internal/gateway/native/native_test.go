@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,13 @@ func testConfig() Config {
 // startGateway serves a fresh broker on a loopback port.
 func startGateway(t testing.TB, cfg Config) (*Gateway, *broker.Broker, string) {
 	t.Helper()
-	b := broker.New(broker.Config{})
+	return startGatewayWith(t, cfg, broker.Config{})
+}
+
+// startGatewayWith serves a broker built from bcfg on a loopback port.
+func startGatewayWith(t testing.TB, cfg Config, bcfg broker.Config) (*Gateway, *broker.Broker, string) {
+	t.Helper()
+	b := broker.New(bcfg)
 	g := New(b, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -191,6 +198,10 @@ func TestValidationErrorsLeaveConnectionUsable(t *testing.T) {
 		{"leave unjoined", (&wire.Membership{Op: wire.OpLeave, Ref: 9, Group: "g"}).Append(nil), wire.CodeNotMember},
 		{"bad label", (&wire.Meta{Ref: 10, Labels: []wire.Label{{Key: "a b", Value: "c"}}}).Append(nil), wire.CodeInvalidMeta},
 		{"bad query selector", (&wire.Query{Ref: 11, Kind: wire.QueryEndpoints, Where: []byte("!")}).Append(nil), wire.CodeInvalidTarget},
+		{"headers too large", (&wire.Pub{Ref: 12, Subject: []byte("a"),
+			Headers: wire.AppendHeaders(nil, []wire.HeaderField{{Key: "big", Value: strings.Repeat("x", 64<<10)}})}).Append(nil), wire.CodeHeadersTooLarge},
+		{"duplicate sid", (&wire.Sub{Ref: 13, SID: 50, Pattern: []byte("b")}).Append(
+			(&wire.Sub{SID: 50, Pattern: []byte("a")}).Append(nil)), wire.CodeDuplicateSID},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,5 +337,21 @@ func TestConnectionLimit(t *testing.T) {
 	c := dialRaw(t, addr)
 	if e := c.nextErr(); e.Code != wire.CodeTooManyConns {
 		t.Fatalf("ERR %v, want too many connections", e.Code)
+	}
+}
+
+func TestSubscriptionLimitKeepsConnection(t *testing.T) {
+	_, _, addr := startGatewayWith(t, testConfig(), broker.Config{MaxSubsPerConn: 2})
+	c := connectRaw(t, addr, "")
+	c.sub(1, "a")
+	c.sub(2, "b")
+	c.write((&wire.Sub{Ref: 3, SID: 3, Pattern: []byte("c")}).Append(nil))
+	e := c.nextErr()
+	if e.Code != wire.CodeTooManySubs || e.Ref != 3 || !strings.Contains(e.Message, "2") {
+		t.Fatalf("third SUB: ERR %v ref %d %q, want too many subscriptions naming the limit 2", e.Code, e.Ref, e.Message)
+	}
+	c.write(wire.AppendEmpty(nil, wire.OpPing))
+	if f, ok := c.next().(wire.Empty); !ok || f.Op != wire.OpPong {
+		t.Fatalf("connection not usable after the limit: %#v", f)
 	}
 }
