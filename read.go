@@ -100,8 +100,11 @@ func (c *Conn) dispatch(m *wire.Msg) {
 		if err != nil {
 			c.reportErr(fmt.Errorf("%w: message on %q: %w", ErrProtocol, msg.Subject, err))
 		}
-		for _, h := range hs {
-			msg.Header = append(msg.Header, HeaderField(h))
+		if len(hs) > 0 {
+			msg.Header = make(Header, len(hs))
+			for i, h := range hs {
+				msg.Header[i] = HeaderField(h)
+			}
 		}
 		if s.backpressure != BackpressureDisconnect {
 			msg.Header = s.serverDrops(msg.Header)

@@ -120,12 +120,12 @@ func New(cfg Config) *Broker {
 func (b *Broker) Config() Config { return b.cfg }
 
 type counters struct {
-	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
-	noReceivers, slowConsumers         atomic.Uint64
-	failovers                          atomic.Uint64
-	streams, streamMsgs, streamStalls  atomic.Uint64
-	subscriptions                      atomic.Int64
-	msgsInByMode                       [NumModes]atomic.Uint64 // indexed by Mode
+	bytesIn, msgsOut, bytesOut        atomic.Uint64
+	noReceivers, slowConsumers        atomic.Uint64
+	failovers                         atomic.Uint64
+	streams, streamMsgs, streamStalls atomic.Uint64
+	subscriptions                     atomic.Int64
+	msgsInByMode                      [NumModes]atomic.Uint64 // indexed by Mode
 }
 
 // NumModes is the number of routing modes, the length of
@@ -159,15 +159,17 @@ func (b *Broker) Stats() Stats {
 	n := len(b.endpoints)
 	b.mu.RUnlock()
 	var byMode [NumModes]uint64
+	var msgsIn uint64 // the sum of the modes: one counter less per message
 	for i := range byMode {
 		byMode[i] = b.stats.msgsInByMode[i].Load()
+		msgsIn += byMode[i]
 	}
 	return Stats{
 		MsgsInByMode:  byMode,
 		Uptime:        b.cfg.Clock.Now().Sub(b.started),
 		Endpoints:     n,
 		Subscriptions: b.stats.subscriptions.Load(),
-		MsgsIn:        b.stats.msgsIn.Load(),
+		MsgsIn:        msgsIn,
 		BytesIn:       b.stats.bytesIn.Load(),
 		MsgsOut:       b.stats.msgsOut.Load(),
 		BytesOut:      b.stats.bytesOut.Load(),

@@ -32,7 +32,7 @@ type failover struct {
 	b *Broker
 	n atomic.Int64 // len(reqs), read without the lock on the publish path
 
-	mu   sync.Mutex // guards reqs only; never held while delivering
+	mu   sync.RWMutex // guards reqs only; never held while delivering
 	reqs map[string]*pendingReq
 }
 
@@ -99,9 +99,9 @@ func (f *failover) replied(m *Message) {
 	if f.n.Load() == 0 {
 		return
 	}
-	f.mu.Lock()
+	f.mu.RLock() // every publish looks here while requests are tracked
 	p := f.reqs[string(m.Subject)]
-	f.mu.Unlock()
+	f.mu.RUnlock()
 	if p == nil {
 		return
 	}
@@ -153,12 +153,12 @@ func (f *failover) endpointGone(ep *Endpoint) {
 	if f.n.Load() == 0 {
 		return
 	}
-	f.mu.Lock()
+	f.mu.RLock()
 	ps := make([]*pendingReq, 0, len(f.reqs))
 	for _, p := range f.reqs {
 		ps = append(ps, p)
 	}
-	f.mu.Unlock()
+	f.mu.RUnlock()
 	for _, p := range ps {
 		p.mu.Lock()
 		switch {

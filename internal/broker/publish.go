@@ -112,7 +112,6 @@ func (b *Broker) route(ep *Endpoint, m *Message, t Target) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	b.stats.msgsIn.Add(1)
 	b.stats.msgsInByMode[t.Mode].Add(1) // t.Mode is valid: the switch above rejected the rest
 	b.stats.bytesIn.Add(uint64(len(m.Payload)))
 	if n == 0 {

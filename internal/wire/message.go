@@ -122,15 +122,7 @@ type Msg struct {
 
 // Append appends m as a frame.
 func (m *Msg) Append(dst []byte) []byte {
-	dst, start := beginFrame(dst, OpMsg)
-	dst = appendUvarint(dst, m.SID)
-	dst = appendBytes(dst, m.Subject)
-	dst = appendBytes(dst, m.Reply)
-	dst = appendBytes(dst, m.From)
-	dst = append(dst, byte(m.Mode))
-	dst = appendBytes(dst, m.Headers)
-	dst = appendBytes(dst, m.Payload)
-	return endFrame(dst, start)
+	return AppendMsg(dst, m.SID, m.Subject, m.Reply, m.From, m.Mode, m.Headers, m.Payload)
 }
 
 // Decode decodes a MSG body; byte fields alias body.

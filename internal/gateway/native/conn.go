@@ -22,7 +22,7 @@ type conn struct {
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
-	mu          sync.Mutex // guards out, spare, smallWrites, pending, peak, outMsgs, writingMsgs, closed, draining, pingTimer and the backpressure fields below
+	mu          sync.Mutex // guards out, spare, smallWrites, pending, peak, outMsgs, closed, draining, pingTimer and the backpressure fields below
 	out         []byte     // frames waiting for the flusher
 	spare       []byte     // the flusher's last buffer, reused for out
 	smallWrites int        // writes in a row much smaller than a big spare (keepSpare)
@@ -30,7 +30,6 @@ type conn struct {
 	writing     int        // bytes of pending inside the socket write in progress
 	peak        int        // the most pending-writing has ever been
 	outMsgs     int        // messages in out
-	writingMsgs int        // messages in the buffer being written
 	closed      bool       // no more frames are accepted
 	draining    bool       // closed, but the flusher writes what is queued first
 

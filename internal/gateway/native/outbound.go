@@ -206,7 +206,7 @@ func (c *conn) flushLoop() {
 		c.mu.Lock()
 		buf := c.out
 		c.out, c.spare = c.spare[:0], nil
-		c.writingMsgs, c.outMsgs = c.outMsgs, 0
+		c.outMsgs = 0
 		c.writing = len(buf)
 		if c.subq != nil || c.streamq != nil {
 			c.startWriteLocked()
@@ -219,7 +219,6 @@ func (c *conn) flushLoop() {
 			c.mu.Lock()
 			c.pending -= len(buf)
 			c.writing = 0
-			c.writingMsgs = 0
 			if c.keepSpare(cap(buf), len(buf)) {
 				c.spare = buf[:0]
 			}
