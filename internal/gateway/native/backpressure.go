@@ -145,32 +145,18 @@ func (c *conn) wakeLocked() {
 func (c *conn) appendDirectLocked(sid uint64, q *subQueue, m *broker.Message) bool {
 	before := len(c.out)
 	c.appendMsgLocked(sid, q, m)
-	if c.pending > c.g.cfg.MaxPending {
-		c.pending -= len(c.out) - before
-		c.outMsgs--
-		c.out = c.out[:before]
-		c.mu.Unlock()
-		c.slowConsumer("outbound buffer passed max_pending")
-		return false
-	}
-	c.mu.Unlock()
-	c.signal()
-	return true
+	return c.commitLocked(before, 1)
 }
 
 // appendMsgLocked appends a MSG frame for sid, adding the Ferry-Dropped
-// header when the subscription has drops to report.
+// header when the subscription has drops to report; the caller accounts it.
 func (c *conn) appendMsgLocked(sid uint64, q *subQueue, m *broker.Message) {
 	headers := m.Headers
 	if n, ok := q.Report(); ok {
 		c.hdr = appendDropped(c.hdr[:0], m.Headers, n)
 		headers = c.hdr
 	}
-	before := len(c.out)
 	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), headers, m.Payload)
-	c.pending += len(c.out) - before
-	c.notePeak()
-	c.outMsgs++
 }
 
 // startWriteLocked tells every queue that the flusher took out for writing.
@@ -217,12 +203,14 @@ func (c *conn) handAllLocked() {
 
 // handLocked appends the messages next takes from q.
 func (c *conn) handLocked(sid uint64, q *subQueue, next func(*subQueue) (heldMsg, bool)) bool {
-	bytes, n := q.Bytes(), q.Len()
+	bytes, n, before := q.Bytes(), q.Len(), len(c.out)
 	for h, ok := next(q); ok; h, ok = next(q) {
 		m := h.message()
 		c.appendMsgLocked(sid, q, &m)
 	}
-	c.pending -= bytes - q.Bytes()
+	c.pending += len(c.out) - before - (bytes - q.Bytes())
+	c.outMsgs += n - q.Len()
 	c.heldMsgs -= n - q.Len()
+	c.notePeak()
 	return q.Len() != n
 }

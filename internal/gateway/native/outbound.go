@@ -73,15 +73,24 @@ func (c *conn) Deliver(sid uint64, m *broker.Message) bool {
 	}
 	before := len(c.out)
 	c.out = wire.AppendMsg(c.out, sid, m.Subject, m.Reply, m.From, wire.Mode(m.Mode), m.Headers, m.Payload)
+	return c.commitLocked(before, 1)
+}
+
+// commitLocked accounts the frames appended to out since before (msgs of
+// them messages) under the MaxPending rule: past it they are taken back and
+// the connection is cut as a slow consumer. c.mu is held on entry and
+// released on return; it reports whether the frames were kept.
+func (c *conn) commitLocked(before, msgs int) bool {
 	c.pending += len(c.out) - before
-	c.notePeak()
 	if c.pending > c.g.cfg.MaxPending {
+		c.pending -= len(c.out) - before
 		c.out = c.out[:before]
 		c.mu.Unlock()
 		c.slowConsumer("outbound buffer passed max_pending")
 		return false
 	}
-	c.outMsgs++
+	c.outMsgs += msgs
+	c.notePeak()
 	c.mu.Unlock()
 	c.signal()
 	return true

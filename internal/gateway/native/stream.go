@@ -22,7 +22,7 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 			return true // a lossy stream drops rather than cut the connection
 		}
 	}
-	before := len(c.out)
+	before, msgs := len(c.out), 0
 	switch f.Kind {
 	case broker.StreamOpenKind:
 		if broker.LossyPolicy(f.Backpressure) {
@@ -32,7 +32,7 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 			From: f.From, WindowMsgs: f.Credit.Msgs, WindowBytes: f.Credit.Bytes}).Append(c.out)
 	case broker.StreamDataKind:
 		c.out = wire.AppendStreamData(c.out, f.Stream, f.Seq, f.Headers, f.Payload)
-		c.outMsgs++
+		msgs = 1
 	case broker.StreamCreditKind:
 		c.out = (&wire.StreamCredit{Stream: f.Stream, Msgs: f.Credit.Msgs, Bytes: f.Credit.Bytes}).Append(c.out)
 	case broker.StreamCloseKind:
@@ -42,17 +42,7 @@ func (c *conn) Stream(f *broker.StreamFrame) bool {
 		}
 		c.out = (&wire.StreamClose{Stream: f.Stream, Code: f.Code, Reason: f.Reason}).Append(c.out)
 	}
-	c.pending += len(c.out) - before
-	c.notePeak()
-	if c.pending > c.g.cfg.MaxPending {
-		c.out = c.out[:before]
-		c.mu.Unlock()
-		c.slowConsumer("outbound buffer passed max_pending")
-		return false
-	}
-	c.mu.Unlock()
-	c.signal()
-	return true
+	return c.commitLocked(before, msgs)
 }
 
 // handleStream dispatches the stream ops.
