@@ -89,7 +89,7 @@ func (c *conn) serve() {
 	c.mu.Unlock()
 	err := c.readLoop()
 	c.cancel()
-	c.fail()
+	c.close()
 	<-c.flushDone
 	c.mu.Lock()
 	c.pingTimer.Stop()

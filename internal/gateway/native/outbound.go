@@ -168,10 +168,6 @@ func (c *conn) signal() {
 	}
 }
 
-// fail closes the connection at once, dropping what is queued. It is a
-// no-op on a connection already closed or draining.
-func (c *conn) fail() { c.close() }
-
 // close closes the connection at once, dropping what is queued, and
 // reports whether it did (false: it was already closed or draining).
 func (c *conn) close() bool {
@@ -240,7 +236,7 @@ func (c *conn) flushLoop() {
 				if isTimeout(err) && !closed {
 					c.slowConsumer("socket write timed out")
 				}
-				c.fail()
+				c.close()
 				closed = true
 			}
 		}
