@@ -66,7 +66,14 @@ func (c *conn) handlePub(body []byte) error {
 		Subject: p.Subject, Reply: p.Reply, From: c.id,
 		Headers: p.Headers, Payload: p.Payload,
 	}
+	c.g.requests.reply(p.Subject)
+	if len(p.Reply) > 0 {
+		c.g.requests.start(p.Reply)
+	}
 	n, seq, err := c.g.broker.PublishSeq(c.ep, &c.msg, target(&p.Target))
+	if len(p.Reply) > 0 && (err != nil || n == 0) {
+		c.g.requests.forget(p.Reply)
+	}
 	if err != nil || seq == 0 {
 		c.answer(p.Ref, n, err)
 	} else if p.Ref != 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/metrics"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -29,6 +30,8 @@ type Config struct {
 	Logger           *slog.Logger
 	// Logs answers LOG frames; nil answers them with CodeNotSupported.
 	Logs Logs
+	// Metrics records request latency; nil records nothing.
+	Metrics *metrics.Set
 }
 
 // frameOverhead is what a PUB frame may carry beyond payload and headers:
@@ -48,6 +51,7 @@ type Gateway struct {
 	wg       sync.WaitGroup // one per live connection goroutine and the accept loop
 	maxFrame int
 	dropped  atomic.Uint64 // messages dropped by subscriptions' backpressure policies
+	requests *requestTimes // nil without Config.Metrics
 }
 
 // New returns a gateway onto b.
@@ -58,6 +62,7 @@ func New(b *broker.Broker, cfg Config) *Gateway {
 		log:      cfg.Logger,
 		conns:    make(map[*conn]struct{}),
 		maxFrame: cfg.MaxPayload + cfg.MaxHeaders + frameOverhead,
+		requests: newRequestTimes(cfg.Metrics),
 	}
 }
 
