@@ -23,6 +23,9 @@ func (c *Consumer) Ack(d Delivery) error {
 	s.mu.Lock()
 	_, ok := s.pending[d.Record.Seq]
 	delete(s.pending, d.Record.Seq)
+	if ok {
+		s.wakeLocked() // room under MaxAckPending
+	}
 	s.mu.Unlock()
 	if !ok {
 		return nil
@@ -56,6 +59,9 @@ func (c *Consumer) AckUpTo(seq uint64) error {
 		}
 	}
 	changed := n != len(s.pending)
+	if changed {
+		s.wakeLocked() // room under MaxAckPending
+	}
 	s.mu.Unlock()
 	if !changed {
 		return nil

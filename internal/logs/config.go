@@ -26,11 +26,23 @@ type Config struct {
 	Dir    string
 	Clock  clock.Clock  // default the real clock
 	Logger *slog.Logger // default discards
-	// Publish sends a message through the broker: dead letters now, push
-	// deliveries later. It must not call back into the Manager
-	// synchronously. Nil drops such messages (logged at warning level).
+	// Publish sends a message through the broker: dead letters, and push
+	// deliveries when Deliver is nil. It must not call back into the
+	// Manager synchronously. Nil drops such messages (logged at warning
+	// level).
 	Publish func(subject string, headers []byte, payload []byte)
+	// Deliver sends a push consumer's record through the broker, in the
+	// caller's order, and reports how many subscriptions it reached. It
+	// may be set later with Manager.SetDeliver. Nil falls back to Publish,
+	// which cannot tell whether anyone received the record: each push then
+	// counts as delivered.
+	Deliver DeliverFunc
 }
+
+// DeliverFunc publishes a message and returns how many receivers it
+// reached. It runs on a push consumer's goroutine with no lock of the
+// manager held, so it may publish on a subject a log captures.
+type DeliverFunc func(subject string, headers, payload []byte) (int, error)
 
 func (c Config) withDefaults() Config {
 	if c.Clock == nil {

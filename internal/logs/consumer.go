@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,11 @@ type consumerState struct {
 	pending map[uint64]*pending
 	timer   clock.Timer // fires at timerAt, the earliest pending deadline
 	timerAt time.Time
-	notify  chan struct{} // closed when redeliveries fall due; nil when nobody waits
+	notify  chan struct{} // closed when redeliveries fall due or on an ack; nil when nobody waits
 	closed  bool
+
+	stop     chan struct{} // closed by close
+	pushDone chan struct{} // closed when the pusher returns; nil for a pull consumer
 }
 
 // pending is a delivered, unacknowledged record.
@@ -85,6 +89,9 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Push() && slices.Contains(m.idx.Match(cfg.DeliverSubject), e) {
+		return nil, fmt.Errorf("logs: consumer %q on %q: %w: the log captures its deliver subject %q", name, cfg.Log, ErrInvalid, cfg.DeliverSubject)
+	}
 	if s, ok := e.consumers[name]; ok {
 		if !cfg.sameAs(s.cfg) {
 			return nil, fmt.Errorf("logs: consumer %q on %q: %w with a different configuration", name, cfg.Log, ErrExists)
@@ -100,11 +107,13 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, err
 	}
 	e.consumers[name] = s
+	m.startPusher(s)
 	return &Consumer{s: s}, nil
 }
 
 func (m *Manager) newState(e *logEntry, name string, cfg ConsumerConfig, next uint64) *consumerState {
-	s := &consumerState{m: m, log: e, name: name, cfg: cfg, durable: cfg.Name != "", next: next, pending: map[uint64]*pending{}}
+	s := &consumerState{m: m, log: e, name: name, cfg: cfg, durable: cfg.Name != "", next: next,
+		pending: map[uint64]*pending{}, stop: make(chan struct{})}
 	if s.durable && e.cfg.Storage == StorageFile {
 		s.path = filepath.Join(m.consumerDir(e.cfg.Name), name+".json")
 	}
@@ -156,6 +165,7 @@ func (m *Manager) restoreConsumer(e *logEntry, d consumerDoc) error {
 	s.mu.Lock()
 	s.scheduleLocked(now)
 	s.mu.Unlock()
+	m.startPusher(s)
 	return nil
 }
 
@@ -192,6 +202,7 @@ func (m *Manager) DeleteConsumer(log, name string) error {
 		return fmt.Errorf("logs: consumer %q on %q: %w", name, log, ErrNotFound)
 	}
 	s.close()
+	s.waitPusher()
 	if s.path != "" {
 		s.saveMu.Lock()
 		defer s.saveMu.Unlock()
@@ -221,6 +232,7 @@ func (c *Consumer) Close() error {
 	}
 	e.mu.Unlock()
 	c.s.close()
+	c.s.waitPusher()
 	return nil
 }
 
@@ -247,7 +259,11 @@ func (s *consumerState) ackFloorLocked() uint64 {
 func (s *consumerState) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	s.closed = true
+	close(s.stop)
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil

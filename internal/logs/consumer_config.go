@@ -13,6 +13,10 @@ import (
 // again, when ConsumerConfig.AckWait is zero.
 const DefaultAckWait = 30 * time.Second
 
+// DefaultMaxAckPending caps a consumer's unacknowledged deliveries when
+// ConsumerConfig.MaxAckPending is zero.
+const DefaultMaxAckPending = 1000
+
 // AckMode says what a consumer expects back for a delivery.
 type AckMode int
 
@@ -127,8 +131,14 @@ func ParseStart(s string) (StartPos, error) {
 // ConsumerConfig defines a consumer. Name "" makes an ephemeral consumer,
 // private to the returned handle and gone when it is closed; a named one is
 // durable and shared by every handle opened on it. Zero AckWait is
-// DefaultAckWait, zero MaxDeliveries is unlimited, and zero DeadLetter is
-// "$DLQ.<log>.<consumer>".
+// DefaultAckWait, zero MaxDeliveries is unlimited, zero MaxAckPending is
+// DefaultMaxAckPending, and zero DeadLetter is "$DLQ.<log>.<consumer>".
+//
+// A consumer with a DeliverSubject is a push consumer: the manager sends
+// its records to that subject through Config.Deliver (see push.go) instead
+// of waiting for Fetch. DeliverGroup names the queue group its subscribers
+// share (a work queue); the manager only records it, since the broker picks
+// one member of a queue group for each message on its own.
 type ConsumerConfig struct {
 	Log           string        `json:"log"`
 	Name          string        `json:"name"`
@@ -137,11 +147,23 @@ type ConsumerConfig struct {
 	AckWait       time.Duration `json:"ack_wait_ns"`
 	MaxDeliveries int           `json:"max_deliveries,omitempty"`
 	DeadLetter    string        `json:"dead_letter"`
+	// MaxAckPending caps the deliveries awaiting acknowledgement: while
+	// that many are pending no new record goes out (redeliveries still
+	// do). It has no effect under AckNone.
+	MaxAckPending  int    `json:"max_ack_pending,omitempty"`
+	DeliverSubject string `json:"deliver_subject,omitempty"`
+	DeliverGroup   string `json:"deliver_group,omitempty"`
 }
+
+// Push reports whether c is a push consumer.
+func (c ConsumerConfig) Push() bool { return c.DeliverSubject != "" }
 
 func (c ConsumerConfig) withDefaults(name string) ConsumerConfig {
 	if c.AckWait == 0 {
 		c.AckWait = DefaultAckWait
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.DeadLetter == "" {
 		c.DeadLetter = "$DLQ." + c.Log + "." + name
@@ -157,11 +179,24 @@ func (c ConsumerConfig) validate() error {
 	if c.Ack < AckEach || c.Ack > AckCumulative {
 		return bad("unknown ack mode %d", int(c.Ack))
 	}
-	if c.AckWait < 0 || c.MaxDeliveries < 0 {
-		return bad("negative ack wait or max deliveries")
+	if c.AckWait < 0 || c.MaxDeliveries < 0 || c.MaxAckPending < 0 {
+		return bad("negative ack wait, max deliveries or max ack pending")
 	}
 	if err := subject.ValidatePublish(c.DeadLetter); err != nil {
 		return fmt.Errorf("logs: consumer %q dead-letter subject: %w: %w", c.Name, ErrInvalid, err)
+	}
+	if c.DeliverSubject != "" {
+		if err := subject.ValidatePublish(c.DeliverSubject); err != nil {
+			return fmt.Errorf("logs: consumer %q deliver subject: %w: %w", c.Name, ErrInvalid, err)
+		}
+	}
+	if c.DeliverGroup != "" {
+		if c.DeliverSubject == "" {
+			return bad("a deliver group needs a deliver subject")
+		}
+		if err := validateName("deliver group", c.DeliverGroup); err != nil {
+			return err
+		}
 	}
 	if c.Start.kind == startSeq && c.Start.seq == 0 {
 		return bad("start sequence 0")
@@ -171,5 +206,7 @@ func (c ConsumerConfig) validate() error {
 
 // sameAs reports whether an existing consumer can be opened with c.
 func (c ConsumerConfig) sameAs(o ConsumerConfig) bool {
-	return c.Ack == o.Ack && c.AckWait == o.AckWait && c.MaxDeliveries == o.MaxDeliveries && c.DeadLetter == o.DeadLetter
+	return c.Ack == o.Ack && c.AckWait == o.AckWait && c.MaxDeliveries == o.MaxDeliveries &&
+		c.DeadLetter == o.DeadLetter && c.MaxAckPending == o.MaxAckPending &&
+		c.DeliverSubject == o.DeliverSubject && c.DeliverGroup == o.DeliverGroup
 }

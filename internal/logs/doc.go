@@ -6,8 +6,9 @@
 //
 // The package has no transport. The broker drives a Manager through a few
 // calls (Append, Matches, Consumer, Fetch, Ack) and gives it a Publish
-// function for what the manager sends on its own: dead letters today, push
-// deliveries later. Time comes from an injected clock.Clock.
+// function for what the manager sends on its own (dead letters) and a
+// Deliver function for push consumers. Time comes from an injected
+// clock.Clock.
 //
 // # Persistence
 //
@@ -28,7 +29,15 @@
 // sequence between the ack floor and the next new sequence is either
 // pending or done.
 //
+// At most MaxAckPending deliveries await acknowledgement at a time: beyond
+// that no new record goes out until an ack makes room (redeliveries still
+// do).
+//
 // Several handles on one named consumer share its state, so concurrent
 // Fetch calls split the records between them (a work queue); separate
 // consumers each see every record (fan-out).
+//
+// A push consumer (one with a DeliverSubject) has a goroutine of its own
+// that sends its records through Deliver, in order, under the same rules;
+// see push.go. It stops when the consumer, its log or the manager closes.
 package logs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -24,10 +25,12 @@ func (d Delivery) Seq() uint64 { return d.Record.Seq }
 const maxSkips = 64
 
 // Fetch returns up to max records: redeliveries that are due first, then
-// new records in sequence order. With nothing to deliver it waits up to
-// wait (on the manager's clock) for an append or a redelivery; wait <= 0
+// new records in sequence order, no more new ones than MaxAckPending leaves
+// room for. With nothing to deliver it waits up to wait (on the manager's
+// clock) for an append, an acknowledgement or a redelivery; wait <= 0
 // returns at once. It returns ErrClosed once the consumer, its log or the
-// manager is closed.
+// manager is closed, and ErrInvalid on a push consumer (the manager sends
+// its records).
 func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]Delivery, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("logs: fetch %d: %w: max must be positive", max, ErrInvalid)
@@ -36,6 +39,9 @@ func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]De
 		return nil, ErrClosed
 	}
 	s := c.s
+	if s.cfg.Push() {
+		return nil, fmt.Errorf("logs: fetch from consumer %q: %w: a push consumer delivers to %q", s.name, ErrInvalid, s.cfg.DeliverSubject)
+	}
 	var timeout chan struct{}
 	for {
 		logCh, consCh := s.log.wait(), s.wait()
@@ -69,8 +75,8 @@ func (s *consumerState) collect(max int) ([]Delivery, error) {
 	}
 	now := s.m.cfg.Clock.Now()
 	out, dead, err := s.redeliverLocked(now, max, nil)
-	if err == nil && len(out) < max {
-		out, err = s.readNewLocked(now, max, out)
+	if room := s.roomLocked(); err == nil && len(out) < max && room > 0 {
+		out, err = s.readNewLocked(now, len(out)+min(max-len(out), room), out)
 	}
 	changed := len(out) > 0 || len(dead) > 0
 	if changed {
@@ -87,6 +93,15 @@ func (s *consumerState) collect(max int) ([]Delivery, error) {
 		return out, nil // deliver what we have; the error comes back next time
 	}
 	return out, err
+}
+
+// roomLocked is how many new records may go out before MaxAckPending
+// deliveries await acknowledgement.
+func (s *consumerState) roomLocked() int {
+	if s.cfg.Ack == AckNone {
+		return math.MaxInt
+	}
+	return s.cfg.MaxAckPending - len(s.pending)
 }
 
 // redeliverLocked delivers due pending records, lowest sequence first, and

@@ -85,6 +85,7 @@ func (e *logEntry) close() error {
 	e.mu.Unlock()
 	for _, c := range cs {
 		c.close()
+		c.waitPusher()
 		c.saveMu.Lock() // let a save in flight finish before the caller removes files
 		c.saveMu.Unlock()
 	}

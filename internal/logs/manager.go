@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ferrymq/ferry/internal/logstore"
 	"github.com/ferrymq/ferry/internal/subject"
@@ -21,6 +22,8 @@ type Manager struct {
 	mu     sync.RWMutex // guards logs and closed; held while logs.json is written
 	logs   map[string]*logEntry
 	closed bool
+
+	deliver atomic.Pointer[DeliverFunc] // push deliveries; nil falls back to cfg.Publish
 }
 
 // LogInfo describes a log: its definition, its storage state and its
@@ -37,6 +40,9 @@ type LogInfo struct {
 func Open(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, idx: subject.NewIndex[*logEntry](), logs: map[string]*logEntry{}}
+	if cfg.Deliver != nil {
+		m.SetDeliver(cfg.Deliver)
+	}
 	if cfg.Dir == "" {
 		return m, nil
 	}
@@ -236,7 +242,8 @@ func (m *Manager) log(name string) (*logEntry, error) {
 	return e, nil
 }
 
-// Close closes every log and consumer. Durable state is already on disk.
+// Close closes every log and consumer and waits for the push consumers'
+// goroutines to return. Durable state is already on disk.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
