@@ -7,18 +7,23 @@ type LogAction uint8
 
 // Log actions; the JSON bodies and answers are in docs/protocol.md, "Logs".
 const (
-	LogCreate    LogAction = 1 // define a log
-	LogDelete    LogAction = 2 // delete a log and its data
-	LogList      LogAction = 3 // describe every log
-	LogInfo      LogAction = 4 // describe one log
-	LogFetch     LogAction = 5 // read records through a consumer
-	LogAck       LogAction = 6 // acknowledge one delivery
-	LogAckUpTo   LogAction = 7 // acknowledge every delivery up to a sequence
-	LogNak       LogAction = 8 // ask for a delivery to be redelivered now
-	maxLogAction           = LogNak
+	LogCreate  LogAction = 1 // define a log
+	LogDelete  LogAction = 2 // delete a log and its data
+	LogList    LogAction = 3 // describe every log
+	LogInfo    LogAction = 4 // describe one log
+	LogFetch   LogAction = 5 // read records through a consumer
+	LogAck     LogAction = 6 // acknowledge one delivery
+	LogAckUpTo LogAction = 7 // acknowledge every delivery up to a sequence
+	LogNak     LogAction = 8 // ask for a delivery to be redelivered now
+	// LogConsume creates (or opens) a push consumer, which the server then
+	// feeds by publishing its records to the consumer's deliver subject.
+	LogConsume LogAction = 9
+	// LogDeleteConsumer deletes a durable consumer and its position.
+	LogDeleteConsumer LogAction = 10
+	maxLogAction                = LogDeleteConsumer
 )
 
-var logActionNames = [...]string{"", "create", "delete", "list", "info", "fetch", "ack", "ack_up_to", "nak"}
+var logActionNames = [...]string{"", "create", "delete", "list", "info", "fetch", "ack", "ack_up_to", "nak", "consume", "delete_consumer"}
 
 func (a LogAction) String() string {
 	if a >= 1 && a <= maxLogAction {

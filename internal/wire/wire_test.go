@@ -81,7 +81,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"ok trailing", OpOk, []byte{1, 1, 1, 1}},
 		{"ok without seq", OpOk, []byte{1, 1}},
 		{"log bad action", OpLog, []byte{1, 0, 0}},
-		{"log unknown action", OpLog, []byte{1, 9, 0}},
+		{"log unknown action", OpLog, []byte{1, 11, 0}},
 		{"log without body", OpLog, []byte{1, 1}},
 		{"connect huge labels", OpConnect, []byte{1, 0, 0, 0, 0xff, 0xff, 0x03}},
 		{"unknown op", Op(99), nil},
