@@ -21,7 +21,7 @@ func TestLogPushActionsRoundTrip(t *testing.T) {
 		in := Log{Ref: 7, Action: a, Body: []byte(`{"log":"l","name":"c"}`)}
 		b := in.Append(nil)
 		var out Log
-		if err := out.Decode(b[HeaderSize+1:]) // after the length and the op byte; err != nil {
+		if err := out.Decode(b[HeaderSize+1:]); err != nil { // after the length and the op byte
 			t.Fatalf("%v: %v", a, err)
 		}
 		if out.Ref != in.Ref || out.Action != a || string(out.Body) != string(in.Body) {
