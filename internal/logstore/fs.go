@@ -1,9 +1,11 @@
 package logstore
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // FS is the file system a FileLog uses. OSFS is the default; tests inject
@@ -62,4 +64,32 @@ func syncDir(fsys FS, dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// mkdirDurable creates dir and its missing parents, then fsyncs the parent
+// of each directory it created: a new directory's entry is no more
+// durable than any other until its parent is synced, and a log whose
+// directory vanishes in a power loss loses every record in it.
+func mkdirDurable(fsys FS, dir string) error {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		f, err := fsys.OpenFile(d, os.O_RDONLY, 0)
+		if err == nil {
+			f.Close()
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(d) == d {
+			break // let MkdirAll report it
+		}
+		created = append(created, d)
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := syncDir(fsys, filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
