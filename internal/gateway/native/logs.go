@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/logs"
 	"github.com/ferrymq/ferry/internal/logstore"
 	"github.com/ferrymq/ferry/internal/wire"
@@ -22,6 +23,8 @@ type Logs interface {
 	Info(name string) (logs.LogInfo, error)
 	Consumer(cfg logs.ConsumerConfig) (*logs.Consumer, error)
 	OpenConsumer(log, name string) (*logs.Consumer, error)
+	DeleteConsumer(log, name string) error
+	InitDeliver(fn logs.DeliverFunc) bool
 }
 
 // Limits on one LOG fetch.
@@ -43,8 +46,26 @@ type (
 		AckWaitMs     int64  `json:"ack_wait_ms"`
 		MaxDeliveries int    `json:"max_deliveries"`
 		DeadLetter    string `json:"dead_letter"`
+		MaxAckPending int    `json:"max_ack_pending"`
 		Max           int    `json:"max"`
 		WaitMs        int64  `json:"wait_ms"`
+	}
+	// logConsume creates or opens a push consumer.
+	logConsume struct {
+		Log            string `json:"log"`
+		Consumer       string `json:"consumer"`
+		Start          string `json:"start"`
+		Ack            string `json:"ack"`
+		AckWaitMs      int64  `json:"ack_wait_ms"`
+		MaxDeliveries  int    `json:"max_deliveries"`
+		DeadLetter     string `json:"dead_letter"`
+		MaxAckPending  int    `json:"max_ack_pending"`
+		DeliverSubject string `json:"deliver_subject"`
+		DeliverGroup   string `json:"deliver_group"`
+	}
+	logConsumerName struct {
+		Log      string `json:"log"`
+		Consumer string `json:"consumer"`
 	}
 	logAckReq struct {
 		Log      string `json:"log"`
@@ -81,9 +102,13 @@ type (
 		AckWaitMs     int64  `json:"ack_wait_ms"`
 		MaxDeliveries int    `json:"max_deliveries"`
 		DeadLetter    string `json:"dead_letter"`
-		Delivered     uint64 `json:"delivered"`
-		AckFloor      uint64 `json:"ack_floor"`
-		Pending       int    `json:"pending"`
+		MaxAckPending int    `json:"max_ack_pending"`
+		// DeliverSubject and DeliverGroup are set for a push consumer.
+		DeliverSubject string `json:"deliver_subject,omitempty"`
+		DeliverGroup   string `json:"deliver_group,omitempty"`
+		Delivered      uint64 `json:"delivered"`
+		AckFloor       uint64 `json:"ack_floor"`
+		Pending        int    `json:"pending"`
 	}
 	// FetchJSON answers a fetch.
 	FetchJSON struct {
@@ -142,6 +167,14 @@ func (c *conn) handleLog(body []byte) error {
 		}()
 		return nil
 	}
+	if l.Action == wire.LogConsume {
+		// Push consumers deliver through this gateway's broker, unless the
+		// server gave the manager its own Deliver already.
+		b := c.g.broker
+		lg.InitDeliver(func(subj string, headers, payload []byte) (int, error) {
+			return b.Publish(nil, &broker.Message{Subject: []byte(subj), Headers: headers, Payload: payload}, broker.Target{})
+		})
+	}
 	v, err := logAction(lg, l.Action, l.Body)
 	c.answerLog(l.Ref, v, err)
 	return nil
@@ -197,6 +230,18 @@ func logAction(lg Logs, action wire.LogAction, body []byte) (any, error) {
 			return nil, err
 		}
 		return logInfoJSON(in), nil
+	case wire.LogConsume:
+		var req logConsume
+		if err := decodeJSON(body, &req); err != nil {
+			return nil, err
+		}
+		return openPush(lg, req)
+	case wire.LogDeleteConsumer:
+		var n logConsumerName
+		if err := decodeJSON(body, &n); err != nil {
+			return nil, err
+		}
+		return struct{}{}, lg.DeleteConsumer(n.Log, n.Consumer)
 	case wire.LogAck, wire.LogAckUpTo, wire.LogNak:
 		var a logAckReq
 		if err := decodeJSON(body, &a); err != nil {
@@ -223,24 +268,60 @@ func logAction(lg Logs, action wire.LogAction, body []byte) (any, error) {
 // openFetch opens the consumer a fetch names, an ephemeral one when it
 // names none.
 func openFetch(lg Logs, f logFetch) (*logs.Consumer, error) {
-	start, err := logs.ParseStart(f.Start)
+	if f.WaitMs < 0 || f.Max < 0 {
+		return nil, fmt.Errorf("%w: negative wait_ms or max", logs.ErrInvalid)
+	}
+	cfg, err := consumerConfig(logConsume{Log: f.Log, Consumer: f.Consumer, Start: f.Start, Ack: f.Ack,
+		AckWaitMs: f.AckWaitMs, MaxDeliveries: f.MaxDeliveries, DeadLetter: f.DeadLetter, MaxAckPending: f.MaxAckPending})
 	if err != nil {
 		return nil, err
 	}
+	return lg.Consumer(cfg)
+}
+
+// openPush creates or opens the durable push consumer req describes and
+// describes it. The consumer outlives the request: the manager pushes its
+// records until it is deleted.
+func openPush(lg Logs, req logConsume) (any, error) {
+	if req.Consumer == "" {
+		return nil, fmt.Errorf("%w: a push consumer needs a name", logs.ErrInvalid)
+	}
+	if req.DeliverSubject == "" {
+		return nil, fmt.Errorf("%w: a push consumer needs a deliver_subject", logs.ErrInvalid)
+	}
+	cfg, err := consumerConfig(req)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := lg.Consumer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer cons.Close()
+	return consumerJSON(cons.Info()), nil
+}
+
+// consumerConfig turns a request's consumer fields into a config.
+func consumerConfig(r logConsume) (logs.ConsumerConfig, error) {
+	start, err := logs.ParseStart(r.Start)
+	if err != nil {
+		return logs.ConsumerConfig{}, err
+	}
 	ack := logs.AckEach
-	if f.Ack != "" {
-		if ack, err = logs.ParseAckMode(f.Ack); err != nil {
-			return nil, err
+	if r.Ack != "" {
+		if ack, err = logs.ParseAckMode(r.Ack); err != nil {
+			return logs.ConsumerConfig{}, err
 		}
 	}
-	if f.AckWaitMs < 0 || f.WaitMs < 0 || f.Max < 0 {
-		return nil, fmt.Errorf("%w: negative ack_wait_ms, wait_ms or max", logs.ErrInvalid)
+	if r.AckWaitMs < 0 || r.MaxAckPending < 0 {
+		return logs.ConsumerConfig{}, fmt.Errorf("%w: negative ack_wait_ms or max_ack_pending", logs.ErrInvalid)
 	}
-	return lg.Consumer(logs.ConsumerConfig{
-		Log: f.Log, Name: f.Consumer, Start: start, Ack: ack,
-		AckWait:       time.Duration(f.AckWaitMs) * time.Millisecond,
-		MaxDeliveries: f.MaxDeliveries, DeadLetter: f.DeadLetter,
-	})
+	return logs.ConsumerConfig{
+		Log: r.Log, Name: r.Consumer, Start: start, Ack: ack,
+		AckWait:       time.Duration(r.AckWaitMs) * time.Millisecond,
+		MaxDeliveries: r.MaxDeliveries, DeadLetter: r.DeadLetter, MaxAckPending: r.MaxAckPending,
+		DeliverSubject: r.DeliverSubject, DeliverGroup: r.DeliverGroup,
+	}, nil
 }
 
 // fetch reads from cons and closes it (which ends an ephemeral consumer).
@@ -283,11 +364,17 @@ func logInfoJSON(in logs.LogInfo) LogInfoJSON {
 		out.State.ReadOnly = st.ReadOnly.Error()
 	}
 	for i, ci := range in.Consumers {
-		out.Consumers[i] = ConsumerJSON{Name: ci.Name, Durable: ci.Durable, Ack: ci.Config.Ack.String(),
-			AckWaitMs: ci.Config.AckWait.Milliseconds(), MaxDeliveries: ci.Config.MaxDeliveries,
-			DeadLetter: ci.Config.DeadLetter, Delivered: ci.Delivered, AckFloor: ci.AckFloor, Pending: ci.Pending}
+		out.Consumers[i] = consumerJSON(ci)
 	}
 	return out
+}
+
+func consumerJSON(ci logs.ConsumerInfo) ConsumerJSON {
+	c := ci.Config
+	return ConsumerJSON{Name: ci.Name, Durable: ci.Durable, Ack: c.Ack.String(),
+		AckWaitMs: c.AckWait.Milliseconds(), MaxDeliveries: c.MaxDeliveries, DeadLetter: c.DeadLetter,
+		MaxAckPending: c.MaxAckPending, DeliverSubject: c.DeliverSubject, DeliverGroup: c.DeliverGroup,
+		Delivered: ci.Delivered, AckFloor: ci.AckFloor, Pending: ci.Pending}
 }
 
 // decodeJSON decodes a request body strictly: unknown fields are errors,

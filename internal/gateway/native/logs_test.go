@@ -279,3 +279,94 @@ func TestLogWithoutLogs(t *testing.T) {
 		t.Fatalf("LOG without logs = %+v, want CodeNotSupported", e)
 	}
 }
+
+// nextMsg reads frames until a MSG and returns its Ferry-Seq header.
+func (c *rawClient) nextMsg() (seq string, m *wire.Msg) {
+	c.t.Helper()
+	for {
+		switch f := c.next().(type) {
+		case nil:
+			c.t.Fatal("connection ended waiting for MSG")
+		case *wire.Msg:
+			hs, err := wire.ParseHeaders(f.Headers)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			for _, h := range hs {
+				if h.Key == logs.HeaderSeq {
+					seq = h.Value
+				}
+			}
+			return seq, f
+		}
+	}
+}
+
+func TestLogPushOverTheWire(t *testing.T) {
+	srv := startLogServer(t, "")
+	ctl := connectRaw(t, srv.addr, "ctl")
+	sub := connectRaw(t, srv.addr, "sub")
+	sub.sub(1, "push.a")
+	ctl.mustLog(1, wire.LogCreate, logs.LogConfig{Name: "ev", Subjects: []string{"ev.*"}}, nil)
+	var cj ConsumerJSON
+	ctl.mustLog(2, wire.LogConsume, map[string]any{"log": "ev", "consumer": "a", "deliver_subject": "push.a",
+		"max_ack_pending": 2, "ack_wait_ms": 60000}, &cj)
+	if cj.Name != "a" || cj.DeliverSubject != "push.a" || cj.MaxAckPending != 2 || cj.Ack != "each" {
+		t.Fatalf("consume answered %+v", cj)
+	}
+	for i := range 3 {
+		ctl.pubOk(uint64(10+i), "ev.x", "m", "")
+	}
+	for _, want := range []string{"1", "2"} {
+		if seq, m := sub.nextMsg(); seq != want || string(m.Subject) != "push.a" || string(m.Payload) != "m" {
+			t.Fatalf("push %s on %s, want seq %s", seq, m.Subject, want)
+		}
+	}
+	var info LogInfoJSON
+	ctl.mustLog(20, wire.LogInfo, map[string]string{"name": "ev"}, &info)
+	if c := info.Consumers[0]; c.Delivered != 2 || c.Pending != 2 {
+		t.Fatalf("at the cap: %+v", c)
+	}
+	ctl.mustLog(21, wire.LogAck, map[string]any{"log": "ev", "consumer": "a", "seq": 1}, nil)
+	if seq, _ := sub.nextMsg(); seq != "3" {
+		t.Fatalf("after the ack: seq %s, want 3", seq)
+	}
+	// Opening it again with the same config is fine; a pull fetch on it is not.
+	ctl.mustLog(22, wire.LogConsume, map[string]any{"log": "ev", "consumer": "a", "deliver_subject": "push.a",
+		"max_ack_pending": 2, "ack_wait_ms": 60000}, nil)
+	if e := ctl.logReq(23, wire.LogFetch, map[string]any{"log": "ev", "consumer": "a"}, nil); e == nil || e.Code != wire.CodeLogExists {
+		t.Fatalf("fetch on a push consumer = %+v, want CodeLogExists", e)
+	}
+	ctl.mustLog(24, wire.LogDeleteConsumer, map[string]string{"log": "ev", "consumer": "a"}, nil)
+	ctl.mustLog(25, wire.LogInfo, map[string]string{"name": "ev"}, &info)
+	if len(info.Consumers) != 0 {
+		t.Fatalf("consumers after delete: %+v", info.Consumers)
+	}
+	if e := ctl.logReq(26, wire.LogDeleteConsumer, map[string]string{"log": "ev", "consumer": "a"}, nil); e == nil || e.Code != wire.CodeLogNotFound {
+		t.Fatalf("second delete = %+v, want CodeLogNotFound", e)
+	}
+}
+
+func TestLogConsumeErrors(t *testing.T) {
+	srv := startLogServer(t, "")
+	c := connectRaw(t, srv.addr, "p")
+	c.mustLog(1, wire.LogCreate, logs.LogConfig{Name: "ev", Subjects: []string{"ev.*"}}, nil)
+	for i, tc := range []struct {
+		name string
+		body map[string]any
+		code wire.Code
+	}{
+		{"no name", map[string]any{"log": "ev", "deliver_subject": "d"}, wire.CodeLogInvalid},
+		{"no deliver subject", map[string]any{"log": "ev", "consumer": "a"}, wire.CodeLogInvalid},
+		{"log captures it", map[string]any{"log": "ev", "consumer": "a", "deliver_subject": "ev.d"}, wire.CodeLogInvalid},
+		{"no log", map[string]any{"log": "nope", "consumer": "a", "deliver_subject": "d"}, wire.CodeLogNotFound},
+		{"unknown field", map[string]any{"log": "ev", "consumer": "a", "deliver_subject": "d", "x": 1}, wire.CodeLogInvalid},
+		{"negative cap", map[string]any{"log": "ev", "consumer": "a", "deliver_subject": "d", "max_ack_pending": -1}, wire.CodeLogInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if e := c.logReq(uint64(10+i), wire.LogConsume, tc.body, nil); e == nil || e.Code != tc.code {
+				t.Fatalf("got %+v, want code %d", e, tc.code)
+			}
+		})
+	}
+}
