@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"github.com/ferrymq/ferry/internal/logs"
 	"net"
 	"testing"
 	"time"
@@ -150,5 +151,100 @@ func TestDeadLetterPublished(t *testing.T) {
 	m, ok := nextFrame(t, sc, sr).(*wire.Msg)
 	if !ok || string(m.Subject) != "$DLQ.jobs.w" || string(m.Payload) != "p" {
 		t.Fatalf("dead letter = %#v", m)
+	}
+}
+
+// subscribe sends SUB and waits for its OK.
+func subscribe(t *testing.T, nc net.Conn, r *wire.Reader, sid uint64, pattern string) {
+	t.Helper()
+	nc.Write((&wire.Sub{Ref: sid, SID: sid, Pattern: []byte(pattern)}).Append(nil))
+	for {
+		switch f := nextFrame(t, nc, r).(type) {
+		case *wire.Ok:
+			return
+		case *wire.Err:
+			t.Fatalf("SUB %s: ERR %d %s", pattern, f.Code, f.Message)
+		}
+	}
+}
+
+// nextPush reads frames until a MSG and returns its log headers.
+func nextPush(t *testing.T, nc net.Conn, r *wire.Reader) map[string]string {
+	t.Helper()
+	for {
+		if m, ok := nextFrame(t, nc, r).(*wire.Msg); ok {
+			hs, err := wire.ParseHeaders(m.Headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]string{"subject": string(m.Subject)}
+			for _, h := range hs {
+				out[h.Key] = h.Value
+			}
+			return out
+		}
+	}
+}
+
+func startServerIn(t *testing.T, dir string) *Server {
+	t.Helper()
+	s, err := New(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPushConsumerResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServerIn(t, dir)
+	ctl, cr := dial(t, s, "ctl")
+	sub, sr := dial(t, s, "sub")
+	subscribe(t, sub, sr, 1, "push.w")
+	logCall(t, ctl, cr, 1, wire.LogCreate, `{"name":"jobs","subjects":["jobs.>"]}`)
+	logCall(t, ctl, cr, 2, wire.LogConsume, `{"log":"jobs","consumer":"w","deliver_subject":"push.w","ack_wait_ms":300}`)
+	pub(t, ctl, cr, 3, "jobs.a", "")
+	pub(t, ctl, cr, 4, "jobs.a", "")
+	for _, want := range []string{"1", "2"} {
+		if h := nextPush(t, sub, sr); h[logs.HeaderSeq] != want || h["subject"] != "push.w" {
+			t.Fatalf("push %v, want seq %s", h, want)
+		}
+	}
+	logCall(t, ctl, cr, 5, wire.LogAck, `{"log":"jobs","consumer":"w","seq":1}`)
+	shutdown(t, s)
+
+	s = startServerIn(t, dir)
+	defer shutdown(t, s)
+	ctl, cr = dial(t, s, "ctl")
+	sub, sr = dial(t, s, "sub")
+	subscribe(t, sub, sr, 1, "push.w")
+	pub(t, ctl, cr, 6, "jobs.a", "")
+	seen := map[string]bool{}
+	for !seen["2"] || !seen["3"] {
+		h := nextPush(t, sub, sr)
+		if h[logs.HeaderSeq] == "1" {
+			t.Fatalf("acknowledged record pushed again: %v", h)
+		}
+		seen[h[logs.HeaderSeq]] = true
+	}
+}
+
+// TestPushViaCountsReceivers checks the server's Deliver: a push nobody
+// receives is handed back and not counted as a delivery.
+func TestPushViaCountsReceivers(t *testing.T) {
+	s := startServerIn(t, "")
+	defer shutdown(t, s)
+	s.logs.SetDeliver(pushVia(s.broker))
+	ctl, cr := dial(t, s, "ctl")
+	logCall(t, ctl, cr, 1, wire.LogCreate, `{"name":"jobs","subjects":["jobs.>"]}`)
+	logCall(t, ctl, cr, 2, wire.LogConsume, `{"log":"jobs","consumer":"w","deliver_subject":"push.w"}`)
+	pub(t, ctl, cr, 3, "jobs.a", "")
+	sub, sr := dial(t, s, "sub")
+	subscribe(t, sub, sr, 1, "push.w")
+	if h := nextPush(t, sub, sr); h[logs.HeaderSeq] != "1" || h["Ferry-Deliveries"] != "1" || h["Ferry-Consumer"] != "w" {
+		t.Fatalf("push %v, want seq 1, first delivery", h)
 	}
 }
