@@ -92,6 +92,7 @@ func New(opts Options) (*Server, error) {
 	s.http = httpapi.New(httpapi.Config{
 		Broker: b, Name: o.Name, Version: Version,
 		Connections: g.NumConns, Dropped: g.Dropped, Uptime: s.uptime,
+		Logs:           func() []httpapi.LogView { return httpapi.LogViews(lm.List()) },
 		ProcessMetrics: true,
 	})
 	return s, nil

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -34,6 +35,12 @@ type Config struct {
 	// it captures before they are delivered live; see PublishSeq. Nil stores
 	// nothing.
 	Durable Durable
+	// Decisions is how many recent routing decisions of targeted sends the
+	// broker keeps for the dashboard (Decisions); 0 means
+	// DefaultDecisions, negative keeps none. Events is the same for
+	// slow-consumer, stall and failover events (Events), and
+	// TrackedSubjects bounds the subjects counted for TopSubjects.
+	Decisions, Events, TrackedSubjects int
 }
 
 // Durable is the broker's view of the durable logs (server wraps
@@ -77,6 +84,9 @@ func (c Config) withDefaults() Config {
 	if c.StallTimeout == 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
+	c.Decisions = cmp.Or(c.Decisions, DefaultDecisions)
+	c.Events = cmp.Or(c.Events, DefaultEvents)
+	c.TrackedSubjects = cmp.Or(c.TrackedSubjects, DefaultTrackedSubjects)
 	return c
 }
 
@@ -99,6 +109,10 @@ type Broker struct {
 	failover failover
 	stats    counters
 	started  time.Time // when New ran, for Stats.Uptime
+
+	decisions decisionRing // recent targeted-send decisions
+	events    eventRing    // recent slow-consumer, stall, failover events
+	subjects  subjectRates // messages per subject
 }
 
 // New returns an empty broker.
@@ -111,6 +125,9 @@ func New(cfg Config) *Broker {
 		mgroups:   make(map[string]*mgroup),
 	}
 	b.started = b.cfg.Clock.Now()
+	b.decisions = newDecisionRing(b.cfg.Decisions)
+	b.events.slots = make([]Event, max(b.cfg.Events, 0))
+	b.subjects.max = b.cfg.TrackedSubjects
 	b.sels.none.all = true
 	b.failover.b = b
 	return b
@@ -184,4 +201,7 @@ func (b *Broker) Stats() Stats {
 
 // CountSlowConsumer records that a transport cut an endpoint for falling
 // behind.
-func (b *Broker) CountSlowConsumer() { b.stats.slowConsumers.Add(1) }
+func (b *Broker) CountSlowConsumer() {
+	b.stats.slowConsumers.Add(1)
+	b.RecordEvent(EventSlowConsumer, "an endpoint was cut for falling behind (slow consumer)")
+}

@@ -76,7 +76,7 @@ func (b *Broker) explainChoice(ex *Explanation, t Target, o route.Origin, subj [
 		for _, c := range cands {
 			ex.Chosen = append(ex.Chosen, c.ID)
 		}
-		ex.Reason = fmt.Sprintf("%s reaches every matching subscribed candidate: %d", t.Mode, len(cands))
+		ex.Reason = reachesAll(t.Mode, len(cands))
 		return
 	}
 	ex.Policy = t.Policy.String()
@@ -95,6 +95,10 @@ func (b *Broker) explainChoice(ex *Explanation, t Target, o route.Origin, subj [
 	first := cands[0]
 	ex.Chosen = []string{first.ID}
 	ex.Reason = reason(t.Policy, first)
+}
+
+func reachesAll(m Mode, n int) string {
+	return fmt.Sprintf("%s reaches every matching subscribed candidate: %d", m, n)
 }
 
 func reason(p route.Policy, c route.Candidate) string {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,16 +51,19 @@ type pendingReq struct {
 	attempts  int           // deliveries made
 	timeout   time.Duration // per attempt; 0: fail over on disconnect only
 	timer     clock.Timer
+	policy    route.Policy
+	why       string // why the next advance happens: declined, disconnected, timed out
 }
 
 // deliverTracked delivers an anycast request to its best candidate with
 // failover tracking registered first, so a decline or disconnect that
 // arrives at once is already covered. The candidates in sc are tried in d's
-// rank order; it reports whether any received the request.
-func (f *failover) deliverTracked(requester *Endpoint, m *Message, sc *scratch, d route.Decision, scope Scope, timeout time.Duration) bool {
+// rank order; it reports whether any received the request, and which (its
+// index in sc).
+func (f *failover) deliverTracked(requester *Endpoint, m *Message, sc *scratch, d route.Decision, scope Scope, timeout time.Duration) (int, bool) {
 	order := sc.ranked(d)
 	p := &pendingReq{
-		reply: string(m.Reply), requester: requester, scope: scope, timeout: timeout,
+		reply: string(m.Reply), requester: requester, scope: scope, timeout: timeout, policy: d.Policy,
 		msg: Message{
 			Subject: slices.Clone(m.Subject), Reply: slices.Clone(m.Reply), From: slices.Clone(m.From),
 			Mode: m.Mode, Headers: slices.Clone(m.Headers), Payload: slices.Clone(m.Payload),
@@ -76,13 +80,15 @@ func (f *failover) deliverTracked(requester *Endpoint, m *Message, sc *scratch, 
 	}
 	if len(f.reqs) >= maxTracked || f.reqs[p.reply] != nil {
 		f.mu.Unlock()
-		_, ok := f.b.deliverBest(sc, d, m) // untracked: deliver without failover
-		return ok
+		return f.b.deliverBest(sc, d, m) // untracked: deliver without failover
 	}
 	f.reqs[p.reply] = p
 	f.n.Store(int64(len(f.reqs)))
 	f.mu.Unlock()
-	return f.advanceLocked(p)
+	if !f.advanceLocked(p) {
+		return -1, false
+	}
+	return slices.Index(sc.eps, p.current), true
 }
 
 func (f *failover) armLocked(p *pendingReq) {
@@ -111,6 +117,7 @@ func (f *failover) replied(m *Message) {
 		return
 	}
 	if declined(m.Headers) && p.current != nil && string(m.From) == p.current.id {
+		p.why = "decline"
 		f.advanceLocked(p)
 		return
 	}
@@ -166,6 +173,7 @@ func (f *failover) endpointGone(ep *Endpoint) {
 		case p.requester == ep:
 			f.dropLocked(p)
 		case p.current == ep:
+			p.why = "disconnect"
 			f.advanceLocked(p)
 		}
 		p.mu.Unlock()
@@ -183,6 +191,7 @@ func (f *failover) expire(p *pendingReq, attempt int) {
 		f.dropLocked(p)
 		return
 	}
+	p.why = "timeout"
 	f.advanceLocked(p)
 }
 
@@ -207,6 +216,7 @@ func (f *failover) advanceLocked(p *pendingReq) bool {
 		}
 		if p.current != nil {
 			f.b.stats.failovers.Add(1)
+			f.recordFailover(p, ep)
 		}
 		p.current = ep
 		p.attempts++
@@ -217,6 +227,8 @@ func (f *failover) advanceLocked(p *pendingReq) bool {
 	if p.current == nil {
 		return false // nobody took it at all: the OK count says no responders
 	}
+	f.b.RecordEvent(EventNoResponders, fmt.Sprintf("request on %s: no candidate left after %s from %s (%d attempts)",
+		p.msg.Subject, p.why, p.current.id, p.attempts))
 	status := Message{
 		Subject: []byte(p.reply), From: p.msg.From, Mode: ModePublish,
 		Headers: wire.AppendHeaders(nil, []wire.HeaderField{{Key: StatusHeader, Value: StatusNoResponders}}),

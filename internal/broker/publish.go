@@ -95,17 +95,18 @@ func (b *Broker) route(ep *Endpoint, m *Message, t Target) (int, error) {
 	}
 	m.Mode = t.Mode
 	var n int
+	var d decision // what a targeted send found, for Decisions
 	switch t.Mode {
 	case ModePublish:
 		n = b.publishTopic(ep, m, se)
 	case ModeUnicast:
-		n, err = b.unicast(m, t.To, se)
+		n, err = b.unicast(m, t.To, se, &d)
 	case ModeBroadcast:
-		n = b.broadcast(m, se)
+		n = b.broadcast(m, se, &d)
 	case ModeMulticast:
-		n, err = b.multicast(m, t.To, se)
+		n, err = b.multicast(m, t.To, se, &d)
 	case ModeAnycast:
-		n, err = b.anycast(ep, m, &t, se)
+		n, err = b.anycast(ep, m, &t, se, &d)
 	default:
 		err = fmt.Errorf("%w: routing mode %d", ErrInvalidTarget, t.Mode)
 	}
@@ -116,6 +117,10 @@ func (b *Broker) route(ep *Endpoint, m *Message, t Target) (int, error) {
 	b.stats.bytesIn.Add(uint64(len(m.Payload)))
 	if n == 0 {
 		b.stats.noReceivers.Add(1)
+	}
+	b.subjects.count(m.Subject)
+	if t.Mode != ModePublish {
+		b.recordDecision(ep, m, &t, &d)
 	}
 	return n, nil
 }
@@ -188,17 +193,23 @@ func (b *Broker) deliverGroup(sender *Endpoint, qg *queueGroup, m *Message, se *
 
 // unicast delivers m to endpoint id's first inbox subscription (lowest SID)
 // matching the subject: one copy per endpoint.
-func (b *Broker) unicast(m *Message, id []byte, se *selEntry) (int, error) {
+func (b *Broker) unicast(m *Message, id []byte, se *selEntry, d *decision) (int, error) {
 	if len(id) == 0 {
 		return 0, fmt.Errorf("%w: unicast needs an endpoint ID", ErrInvalidTarget)
 	}
 	b.mu.RLock()
 	ep := b.endpoints[string(id)]
 	b.mu.RUnlock()
-	if ep == nil || !se.admits(ep) {
+	if ep == nil {
+		return 0, nil
+	}
+	admitted := se.admits(ep)
+	d.admit(admitted)
+	if !admitted {
 		return 0, nil
 	}
 	if s := scopedSub(ep, ScopeInbox, m.Subject); s != nil && b.deliver(s, m) {
+		d.chose(ep.id)
 		return 1, nil
 	}
 	return 0, nil

@@ -30,7 +30,8 @@ func (b *Broker) OpenStream(ep *Endpoint, spec StreamSpec) (int, error) {
 	if err != nil || len(eps) == 0 {
 		return 0, err
 	}
-	r := &relay{b: b, opener: ep, openID: spec.ID, flags: spec.Flags, legs: make(map[uint64]*leg), fan: stream.NewFanout()}
+	r := &relay{b: b, opener: ep, openID: spec.ID, flags: spec.Flags, legs: make(map[uint64]*leg), fan: stream.NewFanout(),
+		info: newRelayInfo(b, &spec)}
 	r.back.Grant(spec.Window)
 	if !ep.addStream(spec.ID, &streamSide{r: r}) {
 		return 0, fmt.Errorf("%w: stream %d is already open", ErrInvalidTarget, spec.ID)
@@ -170,6 +171,7 @@ func (r *relay) forwardLocked(id uint64, f *StreamFrame) error {
 		}
 	}
 	r.b.stats.streamMsgs.Add(1)
+	r.info.relayed(len(f.Payload), true)
 	r.checkStallLocked()
 	return nil
 }
@@ -191,5 +193,6 @@ func (r *relay) backDataLocked(l *leg, f *StreamFrame) error {
 		r.abortLocked(ClosePeerGone, "peer connection closed")
 	}
 	r.b.stats.streamMsgs.Add(1)
+	r.info.relayed(len(f.Payload), false)
 	return nil
 }

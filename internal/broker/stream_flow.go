@@ -71,6 +71,7 @@ func (r *relay) tellOpenerLocked(d stream.Credit) {
 	if d.IsZero() || r.openerDone {
 		return
 	}
+	r.info.told.Msgs, r.info.told.Bytes = r.info.told.Msgs+d.Msgs, r.info.told.Bytes+d.Bytes
 	r.opener.sink.Stream(&StreamFrame{Kind: StreamCreditKind, Stream: r.openID, Credit: d})
 }
 
@@ -193,6 +194,10 @@ func (r *relay) checkStallLocked() {
 	r.stallOn = lag
 	r.stall = r.b.cfg.Clock.AfterFunc(r.b.cfg.StallTimeout, func() { r.cutStalled(lag) })
 	r.b.stats.streamStalls.Add(1)
+	if l := r.legs[lag]; l != nil {
+		r.b.RecordEvent(EventStreamStall, fmt.Sprintf("stream %d on %s from %s: receiver %s holds it back; cut in %v unless it grants credit",
+			r.openID, r.info.subject, r.opener.id, l.ep.id, r.b.cfg.StallTimeout))
+	}
 }
 
 func (r *relay) cutStalled(key uint64) {
@@ -203,6 +208,8 @@ func (r *relay) cutStalled(key uint64) {
 		return
 	}
 	r.stall = nil
+	r.b.RecordEvent(EventStreamCut, fmt.Sprintf("stream %d on %s from %s: receiver %s cut after granting no credit for %v",
+		r.openID, r.info.subject, r.opener.id, l.ep.id, r.b.cfg.StallTimeout))
 	r.legGoneLocked(l, CloseSlow, fmt.Sprintf("cut from the stream: no credit for %v while other receivers kept up", r.b.cfg.StallTimeout))
 	r.checkStallLocked()
 }

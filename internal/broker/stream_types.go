@@ -93,6 +93,7 @@ type relay struct {
 	stall                    clock.Timer // armed while a laggard holds a cut-slow stream back
 	stallOn                  uint64      // the leg the stall timer is for
 	unpaced                  bool        // the opener was given UnpacedWindow (no paced leg)
+	info                     relayInfo   // for the dashboard (Streams)
 }
 
 // leg is one acceptor of a stream.

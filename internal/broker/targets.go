@@ -9,13 +9,16 @@ import (
 
 // broadcast delivers m once to every endpoint the selector admits, on its
 // first inbox subscription matching the subject.
-func (b *Broker) broadcast(m *Message, se *selEntry) int {
+func (b *Broker) broadcast(m *Message, se *selEntry, d *decision) int {
 	n := 0
 	for _, ep := range b.allEndpoints() {
-		if !se.admits(ep) {
+		admitted := se.admits(ep)
+		d.admit(admitted)
+		if !admitted {
 			continue
 		}
 		if s := scopedSub(ep, ScopeInbox, m.Subject); s != nil && b.deliver(s, m) {
+			d.chose(ep.id)
 			n++
 		}
 	}
@@ -25,12 +28,12 @@ func (b *Broker) broadcast(m *Message, se *selEntry) int {
 // multicast delivers m once to every member of the named group (group
 // scope), or, with no group, to every endpoint the selector admits (inbox
 // scope). A selector also filters a group's members.
-func (b *Broker) multicast(m *Message, group []byte, se *selEntry) (int, error) {
+func (b *Broker) multicast(m *Message, group []byte, se *selEntry, d *decision) (int, error) {
 	if len(group) == 0 {
 		if se.empty() {
 			return 0, fmt.Errorf("%w: multicast needs a group or a selector", ErrInvalidTarget)
 		}
-		return b.broadcast(m, se), nil
+		return b.broadcast(m, se, d), nil
 	}
 	g := b.group(group)
 	if g == nil {
@@ -38,10 +41,13 @@ func (b *Broker) multicast(m *Message, group []byte, se *selEntry) (int, error) 
 	}
 	n := 0
 	for _, ep := range g.memberList() {
-		if !se.admits(ep) {
+		admitted := se.admits(ep)
+		d.admit(admitted)
+		if !admitted {
 			continue
 		}
 		if s := scopedSub(ep, ScopeGroup, m.Subject); s != nil && b.deliver(s, m) {
+			d.chose(ep.id)
 			n++
 		}
 	}
@@ -51,13 +57,14 @@ func (b *Broker) multicast(m *Message, group []byte, se *selEntry) (int, error) 
 // anycast delivers m to exactly one candidate: a member of the named group
 // (group scope) or any endpoint (inbox scope), filtered by the selector,
 // chosen by the target's policy. A request is tracked for failover.
-func (b *Broker) anycast(sender *Endpoint, m *Message, t *Target, se *selEntry) (int, error) {
+func (b *Broker) anycast(sender *Endpoint, m *Message, t *Target, se *selEntry, rec *decision) (int, error) {
 	if !t.Policy.Valid() {
 		return 0, fmt.Errorf("%w: unknown anycast policy %d", ErrInvalidTarget, t.Policy)
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	turn := b.collect(sc, t, se, m.Subject)
+	turn := b.collect(sc, t, se, m.Subject, rec)
+	rec.policy, rec.cands = t.Policy, len(sc.cands)
 	if len(sc.cands) == 0 {
 		return 0, nil
 	}
@@ -66,21 +73,24 @@ func (b *Broker) anycast(sender *Endpoint, m *Message, t *Target, se *selEntry) 
 		key = m.Subject
 	}
 	d := route.Decision{Policy: t.Policy, Origin: origin(sender, t), Key: key, Turn: turn}
-	var ok bool
+	rec.origin = d.Origin
+	i, ok := -1, false
 	if len(m.Reply) > 0 && len(sc.cands) > 1 && b.cfg.MaxAttempts > 1 {
-		ok = b.failover.deliverTracked(sender, m, sc, d, scopeOf(t), t.Timeout)
+		i, ok = b.failover.deliverTracked(sender, m, sc, d, scopeOf(t), t.Timeout)
 	} else {
-		_, ok = b.deliverBest(sc, d, m)
+		i, ok = b.deliverBest(sc, d, m)
 	}
 	if !ok {
 		return 0, nil
 	}
+	rec.cand = sc.cands[i]
+	rec.chose(sc.eps[i].id)
 	return 1, nil
 }
 
 // collect fills sc with the anycast candidates that have a subscription of
 // the right scope matching subj, and returns the round-robin turn.
-func (b *Broker) collect(sc *scratch, t *Target, se *selEntry, subj []byte) uint64 {
+func (b *Broker) collect(sc *scratch, t *Target, se *selEntry, subj []byte, d *decision) uint64 {
 	var eps []*Endpoint
 	var turn *uint64Counter
 	if len(t.To) > 0 {
@@ -94,7 +104,9 @@ func (b *Broker) collect(sc *scratch, t *Target, se *selEntry, subj []byte) uint
 	}
 	scope := scopeOf(t)
 	for _, ep := range eps {
-		if !se.admits(ep) {
+		admitted := se.admits(ep)
+		d.admit(admitted)
+		if !admitted {
 			continue
 		}
 		if s := scopedSub(ep, scope, subj); s != nil {

@@ -9,7 +9,12 @@
 //	GET /api/v1/endpoints        connected endpoints; ?where=SELECTOR filters them
 //	GET /api/v1/groups           multicast groups and their members
 //	GET /api/v1/explain          how a send would be routed (?subject=&mode=&where=&policy=&near=LAT,LON&to=&key=)
-//	GET /api/v1/events           Server-Sent Events: a "snapshot" (server, endpoints, groups) at once and every second
+//	GET /api/v1/decisions        recent routing decisions of targeted sends with their reasons, newest first
+//	GET /api/v1/subjects         the busiest subjects by message rate (?limit=1..100, default 20)
+//	GET /api/v1/streams          open streams and channels: receivers, credit, messages so far
+//	GET /api/v1/logs             durable logs: messages, bytes, sequences, consumers with lag
+//	GET /api/v1/recent-events    recent slow-consumer, drop, stall, failover and read-only-log events, newest first
+//	GET /api/v1/events           Server-Sent Events: a "snapshot" of all the above at once and every second
 //	GET /, /static/...           the dashboard (package web)
 //
 // At most Config.MaxEventClients (default 64) event streams are open at a

@@ -9,11 +9,18 @@ import (
 )
 
 // Snapshot is the data of one "snapshot" event on /api/v1/events: what
-// /api/v1/server, /api/v1/endpoints and /api/v1/groups answer, together.
+// /api/v1/server, /api/v1/endpoints, /api/v1/groups, /api/v1/subjects,
+// /api/v1/streams and /api/v1/logs answer, together, with the newest 50
+// decisions and events.
 type Snapshot struct {
 	Server    ServerInfo            `json:"server"`
 	Endpoints []broker.EndpointView `json:"endpoints"`
 	Groups    []broker.GroupInfo    `json:"groups"`
+	Subjects  []broker.SubjectRate  `json:"subjects"`
+	Streams   StreamList            `json:"streams"`
+	Logs      []LogView             `json:"logs"`
+	Decisions []broker.Decision     `json:"decisions"`
+	Events    []broker.Event        `json:"events"`
 }
 
 func (h *Handler) snapshot() Snapshot {
@@ -25,7 +32,12 @@ func (h *Handler) snapshot() Snapshot {
 	if g == nil {
 		g = []broker.GroupInfo{}
 	}
-	return Snapshot{Server: h.serverInfo(), Endpoints: eps, Groups: g}
+	lv := h.logViews()
+	h.watch(lv)
+	d, ev := h.cfg.Broker.Decisions(), h.cfg.Broker.Events()
+	return Snapshot{Server: h.serverInfo(), Endpoints: eps, Groups: g,
+		Subjects: h.topSubjects(DefaultTopSubjects), Streams: h.streamList(), Logs: lv,
+		Decisions: d[:min(len(d), snapshotDecisions)], Events: ev[:min(len(ev), snapshotEvents)]}
 }
 
 // eventStream serves /api/v1/events as Server-Sent Events: a "snapshot"

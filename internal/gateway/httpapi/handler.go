@@ -24,6 +24,9 @@ type Config struct {
 	// Uptime returns the time the server has been running; nil uses the
 	// broker's Stats.Uptime.
 	Uptime func() time.Duration
+	// Logs describes the durable logs and their consumers (LogViews
+	// converts the logs manager's List); nil shows none.
+	Logs func() []LogView
 	// ProcessMetrics adds the Go runtime and process collectors (go_*,
 	// process_*) to /metrics.
 	ProcessMetrics bool
@@ -48,6 +51,8 @@ type Handler struct {
 	events    chan struct{} // one token per open event stream
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
+
+	watcher watcher // drops and read-only logs turned into broker events
 }
 
 // New returns a handler that is not ready yet: /readyz answers 503 until
@@ -74,6 +79,11 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /api/v1/groups", h.groups)
 	h.mux.HandleFunc("GET /api/v1/explain", h.explain)
 	h.mux.HandleFunc("GET /api/v1/events", h.eventStream)
+	h.mux.HandleFunc("GET /api/v1/decisions", h.decisions)
+	h.mux.HandleFunc("GET /api/v1/subjects", h.subjects)
+	h.mux.HandleFunc("GET /api/v1/streams", h.streams)
+	h.mux.HandleFunc("GET /api/v1/logs", h.logs)
+	h.mux.HandleFunc("GET /api/v1/recent-events", h.recentEvents)
 	h.mux.Handle("GET /{$}", web.Handler())
 	h.mux.Handle("GET /static/", web.Handler())
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
