@@ -97,7 +97,7 @@ interrupted before a command could finish.`,
 		&cobra.Group{ID: "server", Title: "Server commands:"},
 	)
 	for _, c := range []*cobra.Command{
-		newPubCmd(a), newSubCmd(a), newReqCmd(a), newReplyCmd(a), newSendCmd(a), newListenCmd(a),
+		newPubCmd(a), newSubCmd(a), newReqCmd(a), newReplyCmd(a), newSendCmd(a), newListenCmd(a), newBenchCmd(a),
 	} {
 		c.GroupID = "client"
 		root.AddCommand(c)
