@@ -102,15 +102,18 @@ type LogInfo struct {
 
 // ConsumerInfo describes a consumer of a log.
 type ConsumerInfo struct {
-	Name          string
-	Durable       bool
-	Ack           string // "none", "each" or "cumulative"
-	AckWait       time.Duration
-	MaxDeliveries int
-	DeadLetter    string
-	Delivered     uint64 // the last sequence delivered
-	AckFloor      uint64 // every sequence up to this is acknowledged
-	Pending       int    // deliveries awaiting acknowledgement
+	Name           string
+	Durable        bool
+	Ack            string // "none", "each" or "cumulative"
+	AckWait        time.Duration
+	MaxDeliveries  int
+	DeadLetter     string
+	MaxAckPending  int    // at most this many deliveries await acknowledgement
+	DeliverSubject string // where a push consumer's records go; "" for a pull consumer
+	DeliverGroup   string // the queue group sharing a push consumer's records
+	Delivered      uint64 // the last sequence delivered
+	AckFloor       uint64 // every sequence up to this is acknowledged
+	Pending        int    // deliveries awaiting acknowledgement
 }
 
 // logInfoJSON is the server's description of a log (list and info).
@@ -133,10 +136,18 @@ type logInfoJSON struct {
 		AckWaitMs     int64  `json:"ack_wait_ms"`
 		MaxDeliveries int    `json:"max_deliveries"`
 		DeadLetter    string `json:"dead_letter"`
-		Delivered     uint64 `json:"delivered"`
-		AckFloor      uint64 `json:"ack_floor"`
-		Pending       int    `json:"pending"`
+		consumerPushJSON
+		Delivered uint64 `json:"delivered"`
+		AckFloor  uint64 `json:"ack_floor"`
+		Pending   int    `json:"pending"`
 	} `json:"consumers"`
+}
+
+// consumerPushJSON holds the consumer fields added with push consumers.
+type consumerPushJSON struct {
+	MaxAckPending  int    `json:"max_ack_pending"`
+	DeliverSubject string `json:"deliver_subject"`
+	DeliverGroup   string `json:"deliver_group"`
 }
 
 func (j *logInfoJSON) info() LogInfo {
@@ -153,7 +164,8 @@ func (j *logInfoJSON) info() LogInfo {
 		in.Consumers = append(in.Consumers, ci.Name)
 		in.ConsumerDetails = append(in.ConsumerDetails, ConsumerInfo{Name: ci.Name, Durable: ci.Durable,
 			Ack: ci.Ack, AckWait: time.Duration(ci.AckWaitMs) * time.Millisecond, MaxDeliveries: ci.MaxDeliveries,
-			DeadLetter: ci.DeadLetter, Delivered: ci.Delivered, AckFloor: ci.AckFloor, Pending: ci.Pending})
+			DeadLetter: ci.DeadLetter, MaxAckPending: ci.MaxAckPending, DeliverSubject: ci.DeliverSubject,
+			DeliverGroup: ci.DeliverGroup, Delivered: ci.Delivered, AckFloor: ci.AckFloor, Pending: ci.Pending})
 	}
 	return in
 }
@@ -205,7 +217,8 @@ type logNameJSON struct {
 	Name string `json:"name"`
 }
 
-// ConsumerConfig names the consumer a Fetch reads through.
+// ConsumerConfig names the consumer a Fetch reads through, or the push
+// consumer Consume creates.
 type ConsumerConfig struct {
 	Log string
 	// Name names a durable consumer, created on first use and kept across
@@ -223,9 +236,20 @@ type ConsumerConfig struct {
 	// a record reaching it goes to DeadLetter, a subject, if set.
 	MaxDeliveries int
 	DeadLetter    string
+	// MaxAckPending caps the deliveries awaiting acknowledgement: at the
+	// cap no new record is delivered (redeliveries still are) until an
+	// ack makes room. 0 means the server's default, 1000.
+	MaxAckPending int
+	// DeliverSubject, for Consume, is the subject the server pushes the
+	// records to; "" means "_PUSH.<log>.<consumer>". DeliverGroup is the
+	// queue group the consuming clients share: each record goes to one of
+	// them (a work queue). Without a group every subscriber of the subject
+	// gets every record. Fetch leaves both empty.
+	DeliverSubject string
+	DeliverGroup   string
 }
 
-// LogRecord is a record read from a log by Fetch.
+// LogRecord is a record read from a log by Fetch or pushed to Consume.
 type LogRecord struct {
 	Log        string
 	Consumer   string // the durable consumer that read it; "" for an ephemeral one
@@ -247,6 +271,7 @@ type fetchJSON struct {
 	AckWaitMs     int64  `json:"ack_wait_ms,omitempty"`
 	MaxDeliveries int    `json:"max_deliveries,omitempty"`
 	DeadLetter    string `json:"dead_letter,omitempty"`
+	MaxAckPending int    `json:"max_ack_pending,omitempty"`
 	Max           int    `json:"max,omitempty"`
 	WaitMs        int64  `json:"wait_ms,omitempty"`
 }
@@ -277,12 +302,15 @@ func durationMs(d time.Duration) int64 {
 // up to wait (at most 5 minutes) for a record when there is none; ctx
 // bounds the whole call. No records is not an error.
 func (c *Conn) Fetch(ctx context.Context, cc ConsumerConfig, max int, wait time.Duration) ([]*LogRecord, error) {
-	if max < 0 || wait < 0 || cc.AckWait < 0 {
-		return nil, fmt.Errorf("ferry: fetch from log %q: %w: negative max, wait or ack wait", cc.Log, ErrLogInvalid)
+	if max < 0 || wait < 0 || cc.AckWait < 0 || cc.MaxAckPending < 0 {
+		return nil, fmt.Errorf("ferry: fetch from log %q: %w: negative max, wait, ack wait or max ack pending", cc.Log, ErrLogInvalid)
+	}
+	if cc.DeliverSubject != "" || cc.DeliverGroup != "" {
+		return nil, fmt.Errorf("ferry: fetch from log %q: %w: a deliver subject or group is for Consume", cc.Log, ErrLogInvalid)
 	}
 	req := fetchJSON{Log: cc.Log, Consumer: cc.Name, Start: cc.Start, Ack: cc.Ack,
 		AckWaitMs: durationMs(cc.AckWait), MaxDeliveries: cc.MaxDeliveries, DeadLetter: cc.DeadLetter,
-		Max: max, WaitMs: durationMs(wait)}
+		MaxAckPending: cc.MaxAckPending, Max: max, WaitMs: durationMs(wait)}
 	var ans fetchAnswerJSON
 	if err := c.logCall(ctx, wire.LogFetch, req, &ans); err != nil {
 		return nil, fmt.Errorf("ferry: fetch from log %q: %w", cc.Log, err)
@@ -324,7 +352,7 @@ func (r *LogRecord) Nak(ctx context.Context) error { return r.ackAction(ctx, wir
 
 func (r *LogRecord) ackAction(ctx context.Context, a wire.LogAction, what string) error {
 	if r.conn == nil {
-		return fmt.Errorf("ferry: %s: %w: record not from Fetch", what, ErrLogInvalid)
+		return fmt.Errorf("ferry: %s: %w: record not from Fetch or Consume", what, ErrLogInvalid)
 	}
 	if r.Consumer == "" {
 		return fmt.Errorf("ferry: %s log %q seq %d: %w: the record came from an ephemeral consumer", what, r.Log, r.Seq, ErrLogInvalid)
