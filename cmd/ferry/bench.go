@@ -185,7 +185,11 @@ func (c *benchCmd) run(ctx context.Context, cmd *cobra.Command, names []string) 
 			fmt.Fprintf(c.app.stderr, "ferry: bench %s: %s\n", name, errorText(err))
 		}}
 		r.connect = func(role string, i int) (*ferry.Conn, error) {
-			opts := append(c.client.options(c.app), ferry.WithReconnect(false))
+			opts := append(c.client.options(c.app), ferry.WithReconnect(false), ferry.WithErrorHandler(func(err error) {
+				if !c.lossy || !errors.Is(err, ferry.ErrSlowConsumer) { // --lossy expects drops
+					r.warn(err)
+				}
+			}))
 			if !cmd.Flags().Changed("name") {
 				opts = append(opts, ferry.WithName(fmt.Sprintf("bench-%s-%s-%d", name, role, i+1)))
 			}
@@ -197,7 +201,8 @@ func (c *benchCmd) run(ctx context.Context, cmd *cobra.Command, names []string) 
 		}
 		res, err := runScenario(ctx, r, progressTo)
 		if ctx.Err() != nil {
-			return errInterrupted
+			failed = errInterrupted // still print the scenarios that completed
+			break
 		}
 		if err != nil {
 			failed = fmt.Errorf("bench %s: %w", name, err)

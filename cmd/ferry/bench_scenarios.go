@@ -295,17 +295,30 @@ func runScenario(ctx context.Context, r *benchRun, progressTo io.Writer) (*bench
 	defer prog.Stop()
 	start := time.Now()
 	until := start.Add(r.cfg.duration)
+	pubCtx, stopPubs := context.WithCancel(ctx) // the first failure stops the others
+	defer stopPubs()
 	errs := make(chan error, len(senders))
 	for i, s := range senders {
 		quota := r.cfg.msgs / int64(len(senders))
 		if int64(i) < r.cfg.msgs%int64(len(senders)) {
 			quota++
 		}
-		go func() { errs <- r.publish(ctx, s, quota, until) }()
+		go func() {
+			err := r.publish(pubCtx, s, quota, until)
+			if err != nil {
+				stopPubs()
+			}
+			errs <- err
+		}()
 	}
 	var err error
 	for range senders {
-		err = errors.Join(err, <-errs)
+		if e := <-errs; err == nil {
+			err = e
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("gave up after %v (--timeout): %w", r.cfg.timeout, err)
 	}
 	if err != nil {
 		return nil, err

@@ -208,14 +208,14 @@ func writeBenchCSV(w io.Writer, rs []*benchResult) error {
 // writeBenchText writes the results as an aligned table.
 func writeBenchText(w io.Writer, rs []*benchResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tpubs\tsubs\tsize\tsent\treceived\tlost\ttime\tmsgs/s\tdeliv/s\tMB/s\tp50\tp90\tp99\tp99.9\tmax\t")
+	fmt.Fprintln(tw, "scenario\tpubs\tsubs\tsize\tsent\treceived\tlost\tdropped\ttime\tmsgs/s\tdeliv/s\tMB/s\tp50\tp90\tp99\tp99.9\tmax\t")
 	for _, r := range rs {
 		deliv := "-"
 		if r.Subs > 0 {
 			deliv = fmtSI(r.DeliveriesPerSec)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.2fs\t%s\t%s\t%s\t",
-			r.Scenario, r.Pubs, r.Subs, r.Size, r.Sent, r.Received, r.Lost, r.Seconds,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2fs\t%s\t%s\t%s\t",
+			r.Scenario, r.Pubs, r.Subs, r.Size, r.Sent, r.Received, r.Lost, r.Dropped, r.Seconds,
 			fmtSI(r.MsgsPerSec), deliv, fmtShort(r.MBPerSec))
 		if l := r.Latency; l != nil {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", fmtMicros(l.P50), fmtMicros(l.P90), fmtMicros(l.P99), fmtMicros(l.P999), fmtMicros(l.Max))
