@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrymq/ferry/ferrytest"
 )
@@ -155,4 +158,82 @@ func lines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// TestE2ELogPushFanOut checks that two push consumers each get every record.
+func TestE2ELogPushFanOut(t *testing.T) {
+	srv := ferrytest.New(t)
+	url := srv.URL()
+	code, _, stderr := runFerry(t, url, "", "log", "create", "jobs", "--subjects", "jobs")
+	expect(t, "log create", code, 0, stderr, "")
+	a := start(t, url, "", "log", "consume", "jobs", "a", "--push", "--ack", "--count", "3")
+	b := start(t, url, "", "log", "consume", "jobs", "b", "--push", "--count", "3", "--json")
+	code, _, stderr = runFerry(t, url, "", "log", "pub", "jobs", "x", "--count", "3")
+	expect(t, "log pub", code, 0, stderr, "")
+	for _, p := range []*proc{a, b} {
+		if code := p.wait(); code != 0 {
+			t.Errorf("consume exit %d; stderr: %s", code, p.stderr)
+		}
+	}
+	if got, want := a.stdout.lines(), []string{"1 jobs: x", "2 jobs: x", "3 jobs: x"}; !slices.Equal(got, want) {
+		t.Errorf("consumer a printed %q, want %q", got, want)
+	}
+	for i, ln := range b.stdout.lines() {
+		var r jsonRecord
+		if err := json.Unmarshal([]byte(ln), &r); err != nil || r.Seq != uint64(i+1) || r.Deliveries != 1 || r.Subject != "jobs" {
+			t.Errorf("consumer b line %d: %s (%v)", i, ln, err)
+		}
+	}
+	code, _, stderr = runFerry(t, url, "", "log", "consume", "jobs", "a", "--wait", "100ms")
+	expect(t, "pull on a push consumer", code, 1, stderr, "--push")
+}
+
+// TestE2ELogPushWorkQueue checks that two processes sharing a push
+// consumer through a group get each record exactly once between them.
+func TestE2ELogPushWorkQueue(t *testing.T) {
+	const n = 20
+	srv := ferrytest.New(t)
+	url := srv.URL()
+	code, _, stderr := runFerry(t, url, "", "log", "create", "jobs", "--subjects", "jobs")
+	expect(t, "log create", code, 0, stderr, "")
+	workers := []*proc{
+		start(t, url, "", "log", "consume", "jobs", "w", "--push", "--group", "g", "--ack"),
+		start(t, url, "", "log", "consume", "jobs", "w", "--push", "--group", "g", "--ack"),
+	}
+	code, _, stderr = runFerry(t, url, "", "log", "pub", "jobs", "x", "--count", strconv.Itoa(n))
+	expect(t, "log pub", code, 0, stderr, "")
+	deadline := time.After(waitTimeout)
+	for {
+		s0, ch0 := workers[0].stdout.snapshot()
+		s1, ch1 := workers[1].stdout.snapshot()
+		if strings.Count(s0, "\n")+strings.Count(s1, "\n") >= n {
+			break
+		}
+		select {
+		case <-ch0:
+		case <-ch1:
+		case <-deadline:
+			t.Fatalf("workers printed %q and %q", s0, s1)
+		}
+	}
+	seen := map[string]int{}
+	for _, w := range workers {
+		w.signal(os.Interrupt)
+		if code := w.wait(); code != 0 {
+			t.Errorf("worker exit %d; stderr: %s", code, w.stderr)
+		}
+		for _, ln := range w.stdout.lines() {
+			seen[strings.Fields(ln)[0]]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		if c := seen[strconv.Itoa(i)]; c != 1 {
+			t.Errorf("record %d printed %d times", i, c)
+		}
+	}
+	code, stdout, stderr := runFerry(t, url, "", "log", "info", "jobs")
+	expect(t, "log info", code, 0, stderr, "")
+	if want := "push to _PUSH.jobs.w (group g), ack each, delivered 20, ack floor 20, 0 pending (at most 1000)"; !strings.Contains(stdout, want) {
+		t.Errorf("log info printed:\n%s\nwant a line with %q", stdout, want)
+	}
 }

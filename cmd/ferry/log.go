@@ -35,11 +35,13 @@ is stored in it before it is delivered live, numbered by sequence from 1.
   rm        delete a log, its consumers and its data
   pub       publish and wait until the record is stored; print its sequence
   read      replay records (an ephemeral reader)
-  consume   read through a named, durable consumer that remembers its position`,
+  consume   read through a named, durable consumer that remembers its position
+            (pulled in batches, or pushed by the broker with --push)`,
 		Example: `  ferry log create orders --subjects 'orders.>' --max-age 24h
   ferry log pub orders.eu.created '{"id":1}'
   ferry log read orders --from first
   ferry log consume orders billing --ack
+  ferry log consume orders shipping --push --group workers --ack
   ferry log ls
   ferry log rm orders`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -351,6 +353,17 @@ func (c *logInfoCmd) run(ctx context.Context, name string) error {
 	fmt.Fprintf(tw, "first seq\t%d\n", l.FirstSeq)
 	fmt.Fprintf(tw, "last seq\t%d\n", l.LastSeq)
 	fmt.Fprintf(tw, "consumers\t%s\n", dash(strings.Join(l.Consumers, ", ")))
+	for _, ci := range l.ConsumerDetails {
+		kind := "pull"
+		if ci.DeliverSubject != "" {
+			kind = "push to " + ci.DeliverSubject
+			if ci.DeliverGroup != "" {
+				kind += " (group " + ci.DeliverGroup + ")"
+			}
+		}
+		fmt.Fprintf(tw, "consumer %s\t%s, ack %s, delivered %d, ack floor %d, %d pending (at most %d)\n",
+			ci.Name, kind, ci.Ack, ci.Delivered, ci.AckFloor, ci.Pending, ci.MaxAckPending)
+	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

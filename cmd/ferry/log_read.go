@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -231,10 +233,13 @@ func stopped(ctx context.Context, err error) error {
 // ---- consume ----
 
 type logConsumeCmd struct {
-	app    *app
-	client *clientFlags
-	flags  logReadFlags
-	ack    bool
+	app           *app
+	client        *clientFlags
+	flags         logReadFlags
+	ack           bool
+	push          bool
+	group         string
+	maxAckPending int
 }
 
 func newLogConsumeCmd(a *app) *cobra.Command {
@@ -254,18 +259,39 @@ is acknowledged after it is printed; a record delivered but not acknowledged
 (the command was killed) is delivered again after the broker's ack wait.
 A consumer keeps the ack mode it was created with: use --ack always or never.
 
+By default the command pulls batches of records. With --push the consumer
+is a push consumer: the broker sends its records to the subject
+_PUSH.NAME.CONSUMER as they are stored, at most --max-ack-pending
+unacknowledged at a time, and redelivers after the ack wait. Processes
+consuming with the same --group share the records (each record goes to one
+of them); without --group each gets every record. A push consumer stays a
+push consumer (with its group): it cannot be read without --push. With
+--count, records pushed after the last one printed are not acknowledged, so
+they are delivered again after the ack wait with --ack, and lost to this
+consumer without it.
+
 Exits after --count records, on SIGINT (status 0), or, with --wait, once no
 record arrives within that long.
 
 ` + logRecordHelp,
 		Example: `  ferry log consume orders billing --ack
   ferry log consume orders audit --from 2026-01-02T00:00:00Z --json
-  ferry log consume orders billing --ack --count 10 --wait 5s`,
+  ferry log consume orders billing --ack --count 10 --wait 5s
+  ferry log consume orders billing --push --group workers --ack`,
 		Args: positional([]string{"NAME", "CONSUMER"}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start, err := c.flags.check()
 			if err != nil {
 				return err
+			}
+			if c.group != "" && !c.push {
+				return usageErrorf("--group needs --push")
+			}
+			if c.maxAckPending < 0 {
+				return usageErrorf("--max-ack-pending must not be negative, got %d", c.maxAckPending)
+			}
+			if c.push {
+				return c.runPush(cmd.Context(), args[0], args[1], start)
 			}
 			return c.run(cmd.Context(), args[0], args[1], start)
 		},
@@ -273,6 +299,9 @@ record arrives within that long.
 	c.client = addClientFlags(cmd)
 	c.flags.add(cmd, "stop when no record arrives within this long (0: wait until interrupted)")
 	cmd.Flags().BoolVar(&c.ack, "ack", false, "acknowledge each record after printing it")
+	cmd.Flags().BoolVar(&c.push, "push", false, "have the broker push the records (a push consumer)")
+	cmd.Flags().StringVar(&c.group, "group", "", "with --push: the queue group sharing the records")
+	cmd.Flags().IntVar(&c.maxAckPending, "max-ack-pending", 0, "unacknowledged records at most, when the consumer is created (0: the broker's default, 1000)")
 	return cmd
 }
 
@@ -282,10 +311,7 @@ func (c *logConsumeCmd) run(ctx context.Context, name, consumer, start string) e
 		return err
 	}
 	defer nc.Close()
-	cc := ferry.ConsumerConfig{Log: name, Name: consumer, Start: start, Ack: "none"}
-	if c.ack {
-		cc.Ack = "each"
-	}
+	cc := c.config(name, consumer, start)
 	wait := c.flags.wait
 	if wait == 0 {
 		wait = consumePoll
@@ -298,7 +324,7 @@ func (c *logConsumeCmd) run(ctx context.Context, name, consumer, start string) e
 		recs, err := nc.Fetch(fctx, cc, batchSize(c.flags.count, printed), wait)
 		cancel()
 		if errors.Is(err, ferry.ErrLogExists) {
-			return fmt.Errorf("%w (a consumer keeps the --ack setting it was created with)", err)
+			return fmt.Errorf("%w (a consumer keeps the --ack, --push, --group and --max-ack-pending settings it was created with)", err)
 		}
 		if err != nil {
 			return stopped(ctx, logError(name, err))
@@ -326,4 +352,101 @@ func (c *logConsumeCmd) run(ctx context.Context, name, consumer, start string) e
 		}
 	}
 	return nil
+}
+
+// config is the consumer the flags describe.
+func (c *logConsumeCmd) config(name, consumer, start string) ferry.ConsumerConfig {
+	cc := ferry.ConsumerConfig{Log: name, Name: consumer, Start: start, Ack: "none", MaxAckPending: c.maxAckPending}
+	if c.ack {
+		cc.Ack = "each"
+	}
+	if c.push {
+		cc.DeliverGroup = c.group
+	}
+	return cc
+}
+
+// runPush consumes through a push consumer: the handler prints (and
+// acknowledges) each record on the subscription's goroutine and reports
+// it; this goroutine counts and watches --wait and SIGINT.
+func (c *logConsumeCmd) runPush(ctx context.Context, name, consumer, start string) error {
+	nc, err := c.client.connect(c.app)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	var (
+		printed  = make(chan struct{}, 1)
+		failed   = make(chan error, 1)
+		n        atomic.Int64 // records printed
+		stopping atomic.Bool
+		inFlight sync.Mutex // held while a record is printed and acknowledged
+	)
+	handle := func(r *ferry.LogRecord) {
+		inFlight.Lock()
+		defer inFlight.Unlock()
+		if stopping.Load() || (c.flags.count > 0 && n.Load() >= int64(c.flags.count)) {
+			return
+		}
+		if err := writeRecord(c.app.stdout, r, c.flags.json, true); err != nil {
+			stopping.Store(true)
+			failed <- err
+			return
+		}
+		if c.ack {
+			actx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+			err := r.Ack(actx)
+			cancel()
+			if err != nil {
+				stopping.Store(true)
+				failed <- err
+				return
+			}
+		}
+		n.Add(1)
+		select {
+		case printed <- struct{}{}:
+		default: // the main loop has one wake-up pending already
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	pc, err := nc.Consume(qctx, c.config(name, consumer, start), handle)
+	cancel()
+	if errors.Is(err, ferry.ErrLogExists) {
+		return fmt.Errorf("%w (a consumer keeps the --ack, --push, --group and --max-ack-pending settings it was created with)", err)
+	}
+	if err != nil {
+		return stopped(ctx, logError(name, err))
+	}
+	defer func() {
+		// Let a record being printed finish its acknowledgement.
+		stopping.Store(true)
+		inFlight.Lock()
+		inFlight.Unlock()
+		pc.Stop()
+	}()
+	var idle <-chan time.Time
+	var timer *time.Timer
+	if c.flags.wait > 0 {
+		timer = time.NewTimer(c.flags.wait)
+		defer timer.Stop()
+		idle = timer.C
+	}
+	for {
+		select {
+		case <-printed:
+			if c.flags.count > 0 && n.Load() >= int64(c.flags.count) {
+				return nil
+			}
+			if timer != nil {
+				timer.Reset(c.flags.wait)
+			}
+		case err := <-failed:
+			return err
+		case <-idle:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }

@@ -39,6 +39,8 @@ func TestLogUsageErrors(t *testing.T) {
 		{name: "read negative count", args: []string{"log", "read", bad, "o", "--count", "-2"}, wantCode: 2, wantStderr: "--count must not be negative"},
 		{name: "consume missing consumer", args: []string{"log", "consume", "o"}, wantCode: 2, wantStderr: "missing CONSUMER"},
 		{name: "consume bad from", args: []string{"log", "consume", bad, "o", "c", "--from", "seq:x"}, wantCode: 2, wantStderr: "a sequence is a whole number"},
+		{name: "consume group needs push", args: []string{"log", "consume", bad, "o", "c", "--group", "g"}, wantCode: 2, wantStderr: "--group needs --push"},
+		{name: "consume negative max-ack-pending", args: []string{"log", "consume", bad, "o", "c", "--push", "--max-ack-pending", "-1"}, wantCode: 2, wantStderr: "--max-ack-pending must not be negative"},
 		{name: "connect failure", args: []string{"log", "ls", bad, "--connect-timeout", "1s"}, wantCode: 1, wantStderr: "ferry: cannot connect to ferry://127.0.0.1:1: "},
 	}
 	for _, tt := range tests {
