@@ -111,13 +111,15 @@ func TestPowerLoss(t *testing.T) {
 		sync     logstore.SyncPolicy
 		segBytes int64
 		cuts     int
+		trust    bool // TrustSealed
 	}{
-		{"always", logstore.SyncPolicy{Mode: logstore.SyncAlways}, 2 << 10, 200},
-		{"interval", logstore.SyncPolicy{Mode: logstore.SyncInterval, Interval: 200 * time.Millisecond}, 2 << 10, 100},
+		{"always", logstore.SyncPolicy{Mode: logstore.SyncAlways}, 2 << 10, 200, false},
+		{"always-trust-sealed", logstore.SyncPolicy{Mode: logstore.SyncAlways}, 2 << 10, 60, true},
+		{"interval", logstore.SyncPolicy{Mode: logstore.SyncInterval, Interval: 200 * time.Millisecond}, 2 << 10, 100, false},
 		// Segments large enough that records wait in the active one for
 		// several intervals: only the interval fsync protects them.
-		{"interval-bigseg", logstore.SyncPolicy{Mode: logstore.SyncInterval, Interval: 200 * time.Millisecond}, 1 << 20, 60},
-		{"never", logstore.SyncPolicy{Mode: logstore.SyncNever}, 2 << 10, 60},
+		{"interval-bigseg", logstore.SyncPolicy{Mode: logstore.SyncInterval, Interval: 200 * time.Millisecond}, 1 << 20, 60, false},
+		{"never", logstore.SyncPolicy{Mode: logstore.SyncNever}, 2 << 10, 60, false},
 	}
 	for ci, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +142,7 @@ func TestPowerLoss(t *testing.T) {
 					IndexEvery:      256,
 					Retention:       logstore.Retention{MaxMsgs: plMaxMsgs},
 					Clock:           clk,
+					TrustSealed:     tc.trust,
 				}
 				var n int
 				fsys, n = powerLossRound(t, fsys, cfg, clk, hist, c, rng, cut)
