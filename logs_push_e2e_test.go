@@ -289,3 +289,50 @@ func TestE2EConsumeErrors(t *testing.T) {
 		t.Fatalf("fetch on a push consumer: %v", err)
 	}
 }
+
+// BenchmarkPushConsume measures records pushed to one Consume handler and
+// acknowledged (ack "each", default cap) from a memory log:
+//
+//	go test -run '^$' -bench PushConsume -benchtime 20000x .
+func BenchmarkPushConsume(b *testing.B) {
+	for _, ack := range []string{"none", "each"} {
+		b.Run("ack="+ack, func(b *testing.B) {
+			s := ferrytest.New(b)
+			nc, err := ferry.Connect(s.URL())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			ctx := context.Background()
+			if err := nc.CreateLog(ctx, ferry.LogConfig{Name: "bench", Subjects: []string{"bench"}, Storage: ferry.StorageMemory}); err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 128)
+			for range b.N {
+				if err := nc.Publish("bench", payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := nc.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			done := make(chan struct{})
+			n := 0
+			b.ResetTimer()
+			_, err = nc.Consume(ctx, ferry.ConsumerConfig{Log: "bench", Name: "c", Ack: ack}, func(r *ferry.LogRecord) {
+				if ack == "each" {
+					r.Ack(ctx)
+				}
+				if n++; n == b.N {
+					close(done)
+				}
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			<-done
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
