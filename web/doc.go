@@ -5,7 +5,14 @@
 // projection.
 //
 // The page reads the JSON API of internal/gateway/httpapi: it follows the
-// Server-Sent Events stream /api/v1/events (one "snapshot" a second) and
-// calls /api/v1/explain for the explain form. httpapi mounts Handler at
-// "GET /" and "GET /static/".
+// Server-Sent Events stream /api/v1/events (one "snapshot" a second: the
+// server's counters, endpoints, groups, busiest subjects, open streams,
+// durable logs, recent routing decisions and events) and calls
+// /api/v1/explain for the explain form. httpapi mounts Handler at "GET /"
+// and "GET /static/". static/world.js holds coarse land outlines drawn
+// under the endpoints; static/panels.js the tables.
+//
+// browser_test.go opens the page in headless Chromium (/usr/bin/chromium)
+// against a real server and saves a screenshot to $FERRY_ARTIFACTS; it is
+// skipped without Chromium unless CI is set.
 package web

@@ -1,6 +1,8 @@
 // Ferry dashboard: follows /api/v1/events (Server-Sent Events, one
 // "snapshot" a second) and calls /api/v1/explain. Plain DOM, no framework;
 // every value from the server is set with textContent, never as HTML.
+// world.js holds the land outlines, panels.js the tables of decisions,
+// subjects, streams, logs and events.
 "use strict";
 
 const W = 720, H = 360, SVG = "http://www.w3.org/2000/svg";
@@ -20,7 +22,7 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-function cell(v, num) { return el("td", num ? { class: "num" } : {}, v); }
+function cell(v, num, cls) { return el("td", num || cls ? { class: `${num ? "num" : ""} ${cls || ""}`.trim() } : {}, v); }
 
 function fill(tbody, rows, empty, cols) {
   tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: cols, class: "muted" }, empty))]));
@@ -79,6 +81,11 @@ function renderServer(s) {
 
 // ---- map -------------------------------------------------------------------
 
+function drawLand(svg) {
+  const d = WORLD.map((ring) => "M" + ring.map(([lon, lat]) => project(lat, lon).map((v) => v.toFixed(1)).join(",")).join("L") + "Z").join("");
+  svg.append(el("svg:path", { d, class: "land" }));
+}
+
 function drawGraticule(svg) {
   const g = el("svg:g", {});
   for (let lon = -180; lon <= 180; lon += 30) {
@@ -91,23 +98,39 @@ function drawGraticule(svg) {
     g.append(el("svg:line", { x1: 0, y1: y, x2: W, y2: y, class: lat === 0 ? "grid axis" : "grid" }));
     if (lat > -90 && lat < 90) g.append(el("svg:text", { x: 2, y: y - 2, class: "deg" }, `${lat}°`));
   }
-  svg.append(g, el("svg:g", { id: "dots" }));
+  svg.append(g, el("svg:g", { id: "arcs" }), el("svg:g", { id: "dots" }), el("svg:g", { id: "labels" }));
 }
 
 function renderMap(endpoints) {
-  const dots = $("dots"), regions = new Map();
-  const items = [];
+  const regions = new Map(), dots = [], points = [], labels = [];
   for (const ep of endpoints) {
     if (!ep.location) continue;
     const [x, y] = project(ep.location.lat, ep.location.lon);
     const color = regionColor(ep.region);
     regions.set(ep.region || "(no region)", color);
     const tip = `${ep.id}${ep.region ? " · " + ep.region : ""} (${ep.location.lat}, ${ep.location.lon})`;
-    items.push(el("svg:g", {},
-      el("svg:circle", { cx: x, cy: y, r: 4, fill: color, stroke: "#fff", "stroke-width": 1 }, el("svg:title", {}, tip)),
-      el("svg:text", { x: x + 6, y: y + 3 }, ep.id)));
+    dots.push(el("svg:g", { id: "ep-" + ep.id, class: "marker", "data-endpoint": ep.id, "data-region": ep.region || "" },
+      el("svg:circle", { cx: x, cy: y, r: 5, fill: color, stroke: "#fff", "stroke-width": 1.5 }, el("svg:title", {}, tip))));
+    points.push({ id: ep.id, x, y });
   }
-  dots.replaceChildren(...items);
+  // Labels go where they stay on the map and overlap no other label or
+  // marker: right of the marker, else below, above or to the left.
+  const placed = [], hit = (a, b) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+  for (const p of points) {
+    const w = p.id.length * 6, spots = [[7, 3.5], [7, 15], [7, -8], [-7 - w, 3.5], [-7 - w, 15], [-7 - w, -8]];
+    let best = spots[0];
+    for (const [dx, dy] of spots) {
+      const r = { x1: p.x + dx, x2: p.x + dx + w, y1: p.y + dy - 8, y2: p.y + dy + 2 };
+      if (r.x1 >= 0 && r.x2 <= W && r.y1 >= 0 && r.y2 <= H && !placed.some((q) => hit(r, q)) && !points.some((o) => hit(r, { x1: o.x - 5, x2: o.x + 5, y1: o.y - 5, y2: o.y + 5 }))) {
+        best = [dx, dy];
+        break;
+      }
+    }
+    placed.push({ x1: p.x + best[0], x2: p.x + best[0] + w, y1: p.y + best[1] - 8, y2: p.y + best[1] + 2 });
+    labels.push(el("svg:text", { x: p.x + best[0], y: p.y + best[1], "data-label": p.id }, p.id));
+  }
+  $("dots").replaceChildren(...dots);
+  $("labels").replaceChildren(...labels);
   const legend = [...regions].sort().map(([r, c]) => {
     const i = el("i");
     i.style.background = c;
@@ -116,6 +139,25 @@ function renderMap(endpoints) {
   const unplaced = endpoints.filter((e) => !e.location).length;
   if (unplaced) legend.push(el("span", { class: "muted" }, `${unplaced} endpoint(s) without a location`));
   $("legend").replaceChildren(...legend);
+}
+
+// Lines from the sender to the receivers of the newest decisions, the
+// newest drawn strongest.
+function renderArcs(endpoints, decisions) {
+  const at = new Map(endpoints.filter((e) => e.location).map((e) => [e.id, project(e.location.lat, e.location.lon)]));
+  const lines = [];
+  decisions.slice(0, 5).forEach((d, i) => {
+    const from = at.get(d.sender);
+    if (!from) return;
+    for (const id of d.chosen || []) {
+      const to = at.get(id);
+      if (!to || id === d.sender) continue;
+      const [mx, my] = [(from[0] + to[0]) / 2, (from[1] + to[1]) / 2 - Math.hypot(to[0] - from[0], to[1] - from[1]) / 5];
+      lines.push(el("svg:path", { d: `M${from[0]},${from[1]} Q${mx},${my} ${to[0]},${to[1]}`,
+        class: `arc ${d.mode}`, opacity: (1 - i * 0.18).toFixed(2) }, el("svg:title", {}, `${d.mode} ${d.subject}: ${d.reason}`)));
+    }
+  });
+  $("arcs").replaceChildren(...lines);
 }
 
 // ---- tables ----------------------------------------------------------------
@@ -143,8 +185,10 @@ function onSnapshot(ev) {
   try { snap = JSON.parse(ev.data); } catch { return; }
   renderServer(snap.server);
   renderMap(snap.endpoints || []);
+  renderArcs(snap.endpoints || [], snap.decisions || []);
   renderEndpoints(snap.endpoints || []);
   renderGroups(snap.groups || []);
+  renderPanels(snap);
 }
 
 function setLive(text, cls) {
@@ -201,6 +245,7 @@ function renderExplain(ex) {
 
 // ---- start ---------------------------------------------------------------------
 
+drawLand($("map"));
 drawGraticule($("map"));
 $("explain").addEventListener("submit", explain);
 connect();
