@@ -40,7 +40,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench SCENARIO... | all",
 		Short: "Measure throughput and latency against a running broker",
-		Long: `Run benchmark benchScenarios against a running broker and report messages per
+		Long: `Run benchmark scenarios against a running broker and report messages per
 second, MB/s of payload and end-to-end latency percentiles (p50, p90, p99,
 p99.9, max) from an HdrHistogram. Every publisher and receiver has a
 connection of its own. Scenarios:
@@ -50,7 +50,7 @@ connection of its own. Scenarios:
 it each publisher sends for --duration. Publishers stamp each message with
 its send time (in the payload when --size is at least 8, else in a
 header); receivers record the latency. Unless --lossy, publishers of the
-subscriber benchScenarios stay at most a window of messages ahead of the
+subscriber scenarios stay at most a window of messages ahead of the
 receivers, and the run fails (exit 1) when any message is missing that no
 drop counter explains. See docs/ferry-bench.md for the JSON and CSV columns.`,
 		Example: `  ferry bench pubsub
@@ -73,6 +73,7 @@ drop counter explains. See docs/ferry-bench.md for the JSON and CSV columns.`,
 	}
 	c.client = addClientFlags(cmd)
 	f := cmd.Flags()
+	_ = f.MarkHidden("id") // refused: bench opens several connections
 	f.Int64VarP(&c.msgs, "msgs", "n", 0, "messages (requests) to send in all, split among the publishers")
 	f.DurationVarP(&c.duration, "duration", "d", 5*time.Second, "how long to publish, when --msgs is not given")
 	f.DurationVar(&c.timeout, "timeout", 0, "bound on each scenario (default: 2×duration+20s, or 30s plus 100µs per message)")
@@ -124,9 +125,9 @@ func (c *benchCmd) check(cmd *cobra.Command, args []string) ([]string, error) {
 		}
 	} else {
 		for _, name := range args {
-			sc := findScenario(name)
+			sc := findBenchScenario(name)
 			if sc == nil {
-				return nil, usageErrorf("unknown scenario %q (want all or one of %s)", name, scenarioNames())
+				return nil, usageErrorf("unknown scenario %q (want all or one of %s)", name, benchScenarioNames())
 			}
 			if sc.onePub && c.pubs > 1 {
 				return nil, usageErrorf("%s has one publisher; use pubsub for --pubs %d", name, c.pubs)
@@ -134,12 +135,12 @@ func (c *benchCmd) check(cmd *cobra.Command, args []string) ([]string, error) {
 		}
 	}
 	if !fl.Changed("progress") {
-		c.progress = isTerminal(c.app.stderr)
+		c.progress = benchIsTerminal(c.app.stderr)
 	}
 	return args, nil
 }
 
-func scenarioNames() string {
+func benchScenarioNames() string {
 	names := make([]string, len(benchScenarios))
 	for i, s := range benchScenarios {
 		names[i] = s.name
@@ -180,7 +181,7 @@ func (c *benchCmd) run(ctx context.Context, cmd *cobra.Command, names []string) 
 	var results []*benchResult
 	var failed error
 	for _, name := range names {
-		sc := findScenario(name)
+		sc := findBenchScenario(name)
 		r := &benchRun{sc: sc, cfg: c.config(sc), warn: func(err error) {
 			fmt.Fprintf(c.app.stderr, "ferry: bench %s: %s\n", name, errorText(err))
 		}}

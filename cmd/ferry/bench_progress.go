@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// progressEvery is how often the progress line is redrawn.
-const progressEvery = 100 * time.Millisecond
+// benchProgressEvery is how often the progress line is redrawn.
+const benchProgressEvery = 100 * time.Millisecond
 
-// progress redraws one status line on a terminal, with \r, while a
+// benchProgress redraws one status line on a terminal, with \r, while a
 // scenario runs: a bar, the messages sent and the rate.
 type benchProgress struct {
 	w     io.Writer
@@ -38,7 +38,7 @@ func startProgress(w io.Writer, label string, total int64, dur time.Duration, co
 
 func (p *benchProgress) loop() {
 	defer close(p.done)
-	t := time.NewTicker(progressEvery)
+	t := time.NewTicker(benchProgressEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -84,9 +84,9 @@ func (p *benchProgress) line(n int64, elapsed time.Duration) string {
 		p.label, bar, int(frac*100), n, fmtSI(rate), elapsed.Seconds())
 }
 
-// isTerminal reports whether w (possibly wrapped in a lockedWriter) is a
+// benchIsTerminal reports whether w (possibly wrapped in a lockedWriter) is a
 // terminal.
-func isTerminal(w io.Writer) bool {
+func benchIsTerminal(w io.Writer) bool {
 	if lw, ok := w.(*lockedWriter); ok {
 		w = lw.w
 	}

@@ -29,8 +29,9 @@ type benchConfig struct {
 // benchStallTimeout ends the wait for deliveries when none arrived for so long.
 const benchStallTimeout = 5 * time.Second
 
-// scenario describes one benchmark; run supplies the shared scaffolding:
-// connections, publishing loop, pacing, waiting for deliveries, results.
+// benchScenario describes one benchmark by how it receives and publishes;
+// runScenario supplies the rest: connections, the publishing loop, pacing,
+// waiting for deliveries, results.
 type benchScenario struct {
 	name   string
 	about  string
@@ -71,7 +72,7 @@ func subscribeWith(sub func(*ferry.Conn, string, func(*ferry.Msg), ...ferry.SubO
 		if r.cfg.lossy {
 			opts = append(opts, ferry.WithBackpressure(ferry.BackpressureDropNewest, 0))
 		}
-		rec := r.newRecorder()
+		rec := r.addRecorder()
 		s, err := sub(nc, r.cfg.subject, rec.message, opts...)
 		r.track(s)
 		return err
@@ -115,7 +116,7 @@ var benchScenarios = []*benchScenario{
 			return err
 		},
 		publisher: func(_ context.Context, r *benchRun, nc *ferry.Conn) (benchSender, error) {
-			rec := r.newRecorder()
+			rec := r.addRecorder()
 			return benchSender{send: func(ctx context.Context, m *ferry.Msg) error {
 				t0 := time.Now()
 				if _, err := nc.RequestMsg(ctx, m); err != nil {
@@ -146,7 +147,7 @@ var benchScenarios = []*benchScenario{
 
 // streamReceiver accepts streams and records every message until each ends.
 func streamReceiver(ctx context.Context, r *benchRun, nc *ferry.Conn) error {
-	rec := r.newRecorder()
+	rec := r.addRecorder()
 	s, err := nc.HandleStreams(r.cfg.subject, func(s *ferry.IncomingStream) {
 		defer func() { r.dropped.Add(int64(s.Dropped())) }()
 		for {
@@ -164,7 +165,7 @@ func streamReceiver(ctx context.Context, r *benchRun, nc *ferry.Conn) error {
 	return err
 }
 
-func findScenario(name string) *benchScenario {
+func findBenchScenario(name string) *benchScenario {
 	for _, s := range benchScenarios {
 		if s.name == name {
 			return s
@@ -173,7 +174,7 @@ func findScenario(name string) *benchScenario {
 	return nil
 }
 
-// run is one run of a scenario.
+// benchRun is one run of a scenario.
 type benchRun struct {
 	sc      *benchScenario
 	cfg     benchConfig
@@ -189,8 +190,8 @@ type benchRun struct {
 	dropped atomic.Int64 // reported by streams
 }
 
-func (r *benchRun) newRecorder() *benchRecorder {
-	rec := newRecorder()
+func (r *benchRun) addRecorder() *benchRecorder {
+	rec := newBenchRecorder()
 	r.mu.Lock()
 	r.recs = append(r.recs, rec)
 	r.mu.Unlock()
@@ -238,16 +239,16 @@ func (r *benchRun) received() (total int64, each []int64) {
 }
 
 // delivered returns how many of the sent messages have fully arrived: for
-// each-gets-all benchScenarios what the slowest receiver got, else the sum.
+// each-gets-all scenarios what the slowest receiver got, else the sum.
 func (r *benchRun) delivered() int64 {
 	total, each := r.received()
 	if !r.sc.each || len(each) == 0 {
 		return total
 	}
-	return minOf(each)
+	return benchMin(each)
 }
 
-func minOf(xs []int64) int64 {
+func benchMin(xs []int64) int64 {
 	m := xs[0]
 	for _, x := range xs[1:] {
 		m = min(m, x)
@@ -260,8 +261,8 @@ func minOf(xs []int64) int64 {
 // windows add queueing latency without adding throughput.
 func benchWindow(size int) int64 { return min(max(int64(1<<20)/int64(max(size, 1)), 256), 10_000) }
 
-// runScenario runs sc once and returns its benchResult. Progress, when not
-// nil, gets the count of messages sent.
+// runScenario runs r's scenario once and returns its result. A progress
+// line is drawn on progressTo unless it is nil.
 func runScenario(ctx context.Context, r *benchRun, progressTo io.Writer) (*benchResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.timeout)
 	defer cancel()
@@ -330,7 +331,9 @@ func runScenario(ctx context.Context, r *benchRun, progressTo io.Writer) (*bench
 		if r.sc.each {
 			res.Expected *= int64(len(r.recs))
 		}
-		r.drain(ctx, res.Expected)
+		if !r.drain(ctx, res.Expected) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.warn(fmt.Errorf("stopped waiting for deliveries after %v (--timeout)", r.cfg.timeout))
+		}
 		last := start.UnixNano()
 		for _, rec := range r.recs {
 			last = max(last, rec.last.Load())
@@ -354,7 +357,7 @@ func (r *benchRun) finish(res *benchResult, elapsed time.Duration) *benchResult 
 		res.DeliveriesPerSec = float64(res.Received) / res.Seconds
 		res.MBPerSec = res.MsgsPerSec * float64(res.Size) / 1e6
 	}
-	res.Latency = summarize(mergeHistograms(r.recs))
+	res.Latency = benchSummary(mergeBenchHistograms(r.recs))
 	return res
 }
 
@@ -381,7 +384,7 @@ func (r *benchRun) publish(ctx context.Context, s benchSender, quota int64, unti
 		if r.cfg.rate > 0 {
 			due := start.Add(time.Duration(float64(n) / r.cfg.rate * 1e9))
 			if wait := due.Sub(now); wait > 0 {
-				if err := sleepCtx(ctx, wait); err != nil {
+				if err := benchSleep(ctx, wait); err != nil {
 					return fmt.Errorf("after %d messages: %w", n, err)
 				}
 			}
@@ -419,9 +422,9 @@ func (r *benchRun) waitWindow(ctx context.Context, win int64) error {
 	return nil
 }
 
-// drain waits until the receivers have expected messages, nothing arrived
-// for benchStallTimeout, or ctx ends.
-func (r *benchRun) drain(ctx context.Context, expected int64) {
+// drain waits until the receivers have expected messages (and returns
+// true), nothing arrived for benchStallTimeout, or ctx ends.
+func (r *benchRun) drain(ctx context.Context, expected int64) bool {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	last, _ := r.received()
@@ -429,19 +432,20 @@ func (r *benchRun) drain(ctx context.Context, expected int64) {
 	for last < expected {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case now := <-t.C:
 			if n, _ := r.received(); n != last {
 				last, since = n, now
 			} else if now.Sub(since) > benchStallTimeout {
-				return
+				return false
 			}
 		}
 	}
+	return true
 }
 
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// benchSleep waits for d or until ctx ends.
+func benchSleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -20,16 +20,18 @@ import (
 // Latency histograms count nanoseconds from 1 ns to a minute (longer
 // latencies are recorded as a minute) with three significant digits.
 const (
-	histMax    = int64(time.Minute)
-	histDigits = 3
+	benchHistMax    = int64(time.Minute)
+	benchHistDigits = 3
 )
 
-func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, histDigits) }
+func newBenchHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, benchHistMax, benchHistDigits)
+}
 
-// stampHeader carries the send time when the payload is too small for it.
-const stampHeader = "Bench-Sent"
+// benchStampHeader carries the send time when the payload is too small for it.
+const benchStampHeader = "Bench-Sent"
 
-// stamp writes t into m: the first 8 payload bytes (little-endian Unix
+// benchStamp writes t into m: the first 8 payload bytes (little-endian Unix
 // nanoseconds) when the payload has room, else the Bench-Sent header.
 func benchStamp(m *ferry.Msg, t time.Time) {
 	ns := t.UnixNano()
@@ -37,19 +39,19 @@ func benchStamp(m *ferry.Msg, t time.Time) {
 		binary.LittleEndian.PutUint64(m.Data, uint64(ns))
 		return
 	}
-	m.Header = ferry.Header{{Key: stampHeader, Value: strconv.FormatInt(ns, 10)}}
+	m.Header = ferry.Header{{Key: benchStampHeader, Value: strconv.FormatInt(ns, 10)}}
 }
 
-// sentAt reads the send time stamp wrote into m.
-func sentAt(m *ferry.Msg) (int64, bool) {
+// benchSentAt reads the send time benchStamp wrote into m.
+func benchSentAt(m *ferry.Msg) (int64, bool) {
 	if len(m.Data) >= 8 {
 		return int64(binary.LittleEndian.Uint64(m.Data)), true
 	}
-	ns, err := strconv.ParseInt(m.Header.Get(stampHeader), 10, 64)
+	ns, err := strconv.ParseInt(m.Header.Get(benchStampHeader), 10, 64)
 	return ns, err == nil
 }
 
-// recorder counts the messages of one receiver and records their latencies.
+// benchRecorder counts the messages of one receiver and records their latencies.
 // It is safe for concurrent use.
 type benchRecorder struct {
 	n    atomic.Int64
@@ -58,12 +60,12 @@ type benchRecorder struct {
 	hist *hdrhistogram.Histogram
 }
 
-func newRecorder() *benchRecorder { return &benchRecorder{hist: newHistogram()} }
+func newBenchRecorder() *benchRecorder { return &benchRecorder{hist: newBenchHistogram()} }
 
 // record counts a message received at now after latency lat.
 func (r *benchRecorder) record(now time.Time, lat time.Duration) {
 	r.mu.Lock()
-	_ = r.hist.RecordValue(min(max(int64(lat), 1), histMax)) // in range: cannot fail
+	_ = r.hist.RecordValue(min(max(int64(lat), 1), benchHistMax)) // in range: cannot fail
 	r.mu.Unlock()
 	ns := now.UnixNano()
 	for old := r.last.Load(); ns > old && !r.last.CompareAndSwap(old, ns); old = r.last.Load() {
@@ -75,7 +77,7 @@ func (r *benchRecorder) record(now time.Time, lat time.Duration) {
 // one is counted only.
 func (r *benchRecorder) message(m *ferry.Msg) {
 	now := time.Now()
-	sent, ok := sentAt(m)
+	sent, ok := benchSentAt(m)
 	if !ok {
 		r.last.Store(now.UnixNano())
 		r.n.Add(1)
@@ -84,9 +86,9 @@ func (r *benchRecorder) message(m *ferry.Msg) {
 	r.record(now, time.Duration(now.UnixNano()-sent))
 }
 
-// mergeHistograms returns the sum of the recorders' histograms.
-func mergeHistograms(rs []*benchRecorder) *hdrhistogram.Histogram {
-	h := newHistogram()
+// mergeBenchHistograms returns the sum of the recorders' histograms.
+func mergeBenchHistograms(rs []*benchRecorder) *hdrhistogram.Histogram {
+	h := newBenchHistogram()
 	for _, r := range rs {
 		r.mu.Lock()
 		h.Merge(r.hist)
@@ -95,7 +97,7 @@ func mergeHistograms(rs []*benchRecorder) *hdrhistogram.Histogram {
 	return h
 }
 
-// latency summarises a latency histogram, in microseconds.
+// benchLatency summarises a latency histogram, in microseconds.
 type benchLatency struct {
 	Count int64   `json:"count"`
 	Min   float64 `json:"min"`
@@ -107,8 +109,8 @@ type benchLatency struct {
 	Max   float64 `json:"max"`
 }
 
-// summarize returns the summary of h (nanoseconds), or nil when h is empty.
-func summarize(h *hdrhistogram.Histogram) *benchLatency {
+// benchSummary returns the summary of h (nanoseconds), or nil when h is empty.
+func benchSummary(h *hdrhistogram.Histogram) *benchLatency {
 	if h.TotalCount() == 0 {
 		return nil
 	}
@@ -163,7 +165,7 @@ func (r *benchResult) check() error {
 	return fmt.Errorf("%s: %w: received %d of %d (%d reported dropped)", r.Scenario, errBenchLost, r.Received, r.Expected, r.Dropped)
 }
 
-// writeBenchJSON writes each benchResult as one JSON object per line.
+// writeBenchJSON writes each result as one JSON object per line.
 func writeBenchJSON(w io.Writer, rs []*benchResult) error {
 	enc := json.NewEncoder(w)
 	for _, r := range rs {
@@ -181,8 +183,8 @@ var benchCSVHeader = []string{
 	"lat_count", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us", "lat_p99_us", "lat_p999_us", "lat_max_us",
 }
 
-// writeBenchCSV writes the header and one row per benchResult. Latency cells are
-// empty for benchScenarios without latencies.
+// writeBenchCSV writes the header and one row per result. Latency cells are
+// empty for scenarios without latencies.
 func writeBenchCSV(w io.Writer, rs []*benchResult) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(benchCSVHeader)
@@ -226,7 +228,7 @@ func writeBenchText(w io.Writer, rs []*benchResult) error {
 	return tw.Flush()
 }
 
-// short formats v with about three significant digits.
+// fmtShort formats v with about three significant digits.
 func fmtShort(v float64) string {
 	switch {
 	case v >= 99.95: // would round to 100.0
@@ -238,7 +240,7 @@ func fmtShort(v float64) string {
 	}
 }
 
-// si formats a rate with a k, M or G suffix.
+// fmtSI formats a rate with a k, M or G suffix.
 func fmtSI(v float64) string {
 	switch {
 	case v >= 1e9:
@@ -252,7 +254,7 @@ func fmtSI(v float64) string {
 	}
 }
 
-// micros formats a latency given in microseconds with its unit.
+// fmtMicros formats a latency given in microseconds with its unit.
 func fmtMicros(us float64) string {
 	switch {
 	case us >= 1e6:

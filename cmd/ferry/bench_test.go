@@ -58,7 +58,7 @@ func TestBenchPercentiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Spread over two recorders to exercise the merge.
-			a, b := newRecorder(), newRecorder()
+			a, b := newBenchRecorder(), newBenchRecorder()
 			i := 0
 			tt.values(func(d time.Duration) {
 				r := a
@@ -68,7 +68,7 @@ func TestBenchPercentiles(t *testing.T) {
 				i++
 				r.record(time.Now(), d)
 			})
-			got := summarize(mergeHistograms([]*benchRecorder{a, b}))
+			got := benchSummary(mergeBenchHistograms([]*benchRecorder{a, b}))
 			if got == nil || got.Count != tt.want.Count {
 				t.Fatalf("got %+v, want count %d", got, tt.want.Count)
 			}
@@ -87,7 +87,7 @@ func TestBenchPercentiles(t *testing.T) {
 			}
 		})
 	}
-	if summarize(newHistogram()) != nil {
+	if benchSummary(newBenchHistogram()) != nil {
 		t.Error("empty histogram summarised")
 	}
 }
@@ -100,14 +100,14 @@ func TestBenchStamp(t *testing.T) {
 		if (m.Header != nil) != (size < 8) {
 			t.Errorf("size %d: header %v", size, m.Header)
 		}
-		if got, ok := sentAt(m); !ok || got != now.UnixNano() {
-			t.Errorf("size %d: sentAt = %d, %v", size, got, ok)
+		if got, ok := benchSentAt(m); !ok || got != now.UnixNano() {
+			t.Errorf("size %d: benchSentAt = %d, %v", size, got, ok)
 		}
 	}
-	if _, ok := sentAt(&ferry.Msg{Data: []byte("abc")}); ok {
+	if _, ok := benchSentAt(&ferry.Msg{Data: []byte("abc")}); ok {
 		t.Error("unstamped message has a send time")
 	}
-	rec := newRecorder()
+	rec := newBenchRecorder()
 	rec.message(&ferry.Msg{Data: []byte("abc")})
 	if rec.n.Load() != 1 || rec.hist.TotalCount() != 0 {
 		t.Errorf("unstamped: n %d, recorded %d", rec.n.Load(), rec.hist.TotalCount())
