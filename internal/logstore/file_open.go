@@ -5,8 +5,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // load opens the segments in l.dir and recovers them.
@@ -28,17 +30,11 @@ func (l *FileLog) load() error {
 		l.segs = []*segment{s}
 		return nil
 	}
-	for i, base := range bases {
-		s := &segment{base: base, name: segPath(l.dir, base)}
-		l.segs = append(l.segs, s)
-		if i == len(bases)-1 {
-			err = l.loadActive(s)
-		} else {
-			err = l.loadSealed(s, bases[i+1])
-		}
-		if err != nil {
-			return err
-		}
+	for _, base := range bases {
+		l.segs = append(l.segs, &segment{base: base, name: segPath(l.dir, base)})
+	}
+	if err := l.loadSegments(bases); err != nil {
+		return err
 	}
 	prev := int64(math.MinInt64)
 	for _, s := range l.segs {
@@ -48,6 +44,43 @@ func (l *FileLog) load() error {
 		prev = s.lastTime
 		l.msgs += s.msgs
 		l.bytes += s.size
+	}
+	return nil
+}
+
+// loadWorkers bounds how many segments OpenFile loads at once.
+var loadWorkers = min(runtime.GOMAXPROCS(0), 4)
+
+// loadSegments opens and recovers l.segs, several at a time: each segment
+// is independent (its own file, index and read buffer), so verifying every
+// record of a large log takes its time divided by the cores, and keeps
+// more reads in flight on a cold cache. It returns the first segment's
+// error, in log order.
+func (l *FileLog) loadSegments(bases []uint64) error {
+	n := len(l.segs)
+	errs := make([]error, n)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(loadWorkers, n) {
+		wg.Go(func() {
+			for i := range work {
+				if i == n-1 {
+					errs[i] = l.loadActive(l.segs[i])
+				} else {
+					errs[i] = l.loadSealed(l.segs[i], bases[i+1])
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
