@@ -62,6 +62,9 @@ func randomCut(rng *rand.Rand) plCut {
 		c.acks = 1 + rng.IntN(300)
 	case 1:
 		c.op = 1 + rng.IntN(600)
+		if rng.IntN(4) == 0 {
+			c.op = 1 + rng.IntN(12) // often while recovering from the last cut
+		}
 	default:
 		c.rollOp = []string{"create", "rename", "dirsync", "remove", "seal"}[rng.IntN(5)]
 		c.n = 1 + rng.IntN(8)
@@ -130,7 +133,7 @@ func TestPowerLoss(t *testing.T) {
 				hist *plHistory
 				clk  *clock.Fake
 			)
-			total := 0
+			total, recovering := 0, 0
 			for cut := range tc.cuts {
 				if cut%perLineage == 0 {
 					fsys, hist, clk = newSimFS("/data"), &plHistory{acked: map[uint64]plAck{}}, clock.NewFake(t0)
@@ -145,10 +148,14 @@ func TestPowerLoss(t *testing.T) {
 					TrustSealed:     tc.trust,
 				}
 				var n int
-				fsys, n = powerLossRound(t, fsys, cfg, clk, hist, c, rng, cut)
+				var inOpen bool
+				fsys, n, inOpen = powerLossRound(t, fsys, cfg, clk, hist, c, rng, cut)
 				total += n
+				if inOpen {
+					recovering++
+				}
 			}
-			t.Logf("%d cuts, %d acknowledged appends checked", tc.cuts, total)
+			t.Logf("%d cuts (%d while recovering from the previous one), %d acknowledged appends checked", tc.cuts, recovering, total)
 		})
 	}
 }
@@ -157,28 +164,25 @@ func TestPowerLoss(t *testing.T) {
 // crashed), verifies it against hist, appends until the cut, cuts power
 // and returns the file system left behind and the acknowledgements made.
 func powerLossRound(t *testing.T, fsys *simFS, cfg logstore.Config, clk *clock.Fake,
-	hist *plHistory, c plCut, rng *rand.Rand, round int) (*simFS, int) {
+	hist *plHistory, c plCut, rng *rand.Rand, round int) (snap *simFS, acked int, inOpen bool) {
 	t.Helper()
 	h := &hookFS{simFS: fsys}
 	cfg.FS = h
-	l, err := logstore.OpenFile(plLogDir, cfg)
-	if err != nil {
-		t.Fatalf("round %d: OpenFile: %v", round, err)
-	}
-	verifyPowerLoss(t, l, hist, cfg.Sync, round)
-
+	prevCut := hist.lastCut
 	var (
 		mu      sync.Mutex // guards everything below
 		crashed *simFS
 		acks    int
 		ops     int
 		rollN   int
+		opened  bool
 	)
 	done := make(chan struct{})
 	var crashRNG = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	crashLocked := func() { // mu held
 		if crashed == nil {
 			crashed = fsys.crash(crashRNG, c.mode)
+			inOpen = !opened
 			hist.cutAt(clk.Now())
 			close(done)
 		}
@@ -199,6 +203,17 @@ func powerLossRound(t *testing.T, fsys *simFS, cfg logstore.Config, clk *clock.F
 			}
 		}
 	}
+
+	// The hook is set before OpenFile, so a cut may come in the middle of
+	// recovering from the previous one.
+	l, err := logstore.OpenFile(plLogDir, cfg)
+	if err != nil {
+		t.Fatalf("round %d: OpenFile: %v", round, err)
+	}
+	mu.Lock()
+	opened = true
+	mu.Unlock()
+	verifyPowerLoss(t, l, hist, cfg.Sync, prevCut, round)
 
 	const maxAppends = 500 // per appender and round: a cut that never comes ends the round
 	var wg sync.WaitGroup
@@ -252,10 +267,10 @@ func powerLossRound(t *testing.T, fsys *simFS, cfg logstore.Config, clk *clock.F
 	<-finished
 	mu.Lock()
 	crashLocked() // the cut never came: cut now
-	snap := crashed
+	snap = crashed
 	mu.Unlock()
 	l.Close() // the old log writes on to the old file system; the errors do not matter
-	return snap, acks
+	return snap, acks, inOpen
 }
 
 // cutAt records the time of a power cut; verification checks against it.
@@ -265,7 +280,7 @@ func (h *plHistory) cutAt(t time.Time) { h.lastCut = t }
 // sequences, each record's payload intact, no id twice, and every record
 // the sync policy promised is there, at the sequence it was acknowledged
 // with. Records the policy did not promise are forgotten if lost.
-func verifyPowerLoss(t *testing.T, l *logstore.FileLog, h *plHistory, p logstore.SyncPolicy, round int) {
+func verifyPowerLoss(t *testing.T, l *logstore.FileLog, h *plHistory, p logstore.SyncPolicy, cut time.Time, round int) {
 	t.Helper()
 	st := l.State()
 	if len(st.Damaged) != 0 || st.ReadOnly != nil {
@@ -305,14 +320,14 @@ func verifyPowerLoss(t *testing.T, l *logstore.FileLog, h *plHistory, p logstore
 	}
 	for seq, a := range h.acked {
 		promised := p.Mode == logstore.SyncAlways ||
-			p.Mode == logstore.SyncInterval && a.at.Before(h.lastCut.Add(-p.Interval))
+			p.Mode == logstore.SyncInterval && a.at.Before(cut.Add(-p.Interval))
 		got, ok := seen[a.id]
 		switch {
 		case ok && got != seq:
 			t.Fatalf("round %d: %s acknowledged as %d, stored as %d", round, a.id, seq, got)
 		case !ok && promised && (seq > st.LastSeq || seq >= retained):
 			t.Fatalf("round %d: acknowledged %d (%s, at %v, cut at %v) lost under %v; log holds %d-%d",
-				round, seq, a.id, a.at.Sub(t0), h.lastCut.Sub(t0), p, st.FirstSeq, st.LastSeq)
+				round, seq, a.id, a.at.Sub(t0), cut.Sub(t0), p, st.FirstSeq, st.LastSeq)
 		case !ok:
 			delete(h.acked, seq) // lost as the policy allows, or removed by retention
 		}
