@@ -442,3 +442,31 @@ func TestBenchInterrupt(t *testing.T) {
 		t.Fatal("bench did not end after the interrupt")
 	}
 }
+
+// TestBenchE2EFormats checks the CSV and text output through the command.
+func TestBenchE2EFormats(t *testing.T) {
+	srv := ferrytest.New(t)
+	tests := []struct {
+		args  []string
+		check func(t *testing.T, out string)
+	}{
+		{[]string{"pub", "pubsub", "--msgs", "500", "--csv"}, func(t *testing.T, out string) {
+			rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+			if err != nil || len(rows) != 3 || rows[1][1] != "pub" || rows[2][1] != "pubsub" || rows[2][6] != "500" {
+				t.Errorf("%v: %q", err, out)
+			}
+		}},
+		{[]string{"fanout", "--msgs", "500", "--subs", "2", "--lossy"}, func(t *testing.T, out string) {
+			if !strings.Contains(out, "scenario") || !strings.Contains(out, "fanout") {
+				t.Errorf("%q", out)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		code, out, stderr := runInProcess(t, "", append([]string{"bench", "--server", srv.URL()}, tt.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr)
+		}
+		tt.check(t, out)
+	}
+}
