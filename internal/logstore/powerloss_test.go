@@ -339,3 +339,28 @@ func verifyPowerLoss(t *testing.T, l *logstore.FileLog, h *plHistory, p logstore
 		}
 	}
 }
+
+// TestNewLogDirSurvivesPowerLoss: a record acknowledged in a brand-new log
+// whose directories OpenFile had to create survives a power loss, so
+// OpenFile links the new directories durably (fsyncs their parents).
+func TestNewLogDirSurvivesPowerLoss(t *testing.T) {
+	for _, dir := range []string{"/data/orders", "/data/a/b/c/orders"} {
+		t.Run(dir, func(t *testing.T) {
+			fsys := newSimFS("/data")
+			cfg := logstore.Config{FS: fsys, Clock: clock.NewFake(t0)}
+			l, err := logstore.OpenFile(dir, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendRecs(t, l, 1, 1)
+			crashed := fsys.crash(rand.New(rand.NewPCG(1, 1)), tornNone)
+			l.Close()
+			cfg.FS = crashed
+			l = open(t, dir, cfg)
+			if st := l.State(); st.LastSeq != 1 {
+				t.Fatalf("after power loss: %+v, want the acknowledged record", st)
+			}
+			checkRecs(t, l, 1, 1)
+		})
+	}
+}
