@@ -124,11 +124,12 @@ func TestEventsBounded(t *testing.T) {
 		b.RecordEvent(EventDropped, fmt.Sprint(i))
 	}
 	b.CountSlowConsumer()
+	b.CutSlowConsumer("cam-7", "4 MiB pending")
 	ev := b.Events()
-	if len(ev) != 3 || ev[0].Kind != EventSlowConsumer || ev[1].Text != "4" || ev[2].Text != "3" {
+	if len(ev) != 3 || ev[0].Text != "endpoint cam-7 cut as a slow consumer: 4 MiB pending" || ev[1].Kind != EventSlowConsumer || ev[2].Text != "4" {
 		t.Fatalf("events %+v", ev)
 	}
-	if b.Stats().SlowConsumers != 1 {
+	if b.Stats().SlowConsumers != 2 {
 		t.Fatal("slow consumer not counted")
 	}
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -66,3 +67,10 @@ func (b *Broker) RecordEvent(kind, text string) {
 // Events returns the recent events, newest first: at most Config.Events
 // of them.
 func (b *Broker) Events() []Event { return b.events.list() }
+
+// CutSlowConsumer is CountSlowConsumer for a transport that knows which
+// endpoint it cut and why: the event names them.
+func (b *Broker) CutSlowConsumer(id, why string) {
+	b.stats.slowConsumers.Add(1)
+	b.RecordEvent(EventSlowConsumer, fmt.Sprintf("endpoint %s cut as a slow consumer: %s", id, why))
+}
