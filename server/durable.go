@@ -35,20 +35,16 @@ func (d durable) Append(ctx context.Context, subject, headers, payload []byte) (
 	return res[0].Seq, res[0].Dup, nil
 }
 
-// pushVia is the logs manager's Deliver for push consumers: a plain
+// deliver is the logs manager's Deliver for push consumers: a plain
 // publish from the server itself, on the pusher's goroutine (so records go
 // out in order), returning how many subscriptions it reached, which lets a
 // pusher hand back a record nobody received. A deliver subject captured by
-// another log is stored there first, like any publish.
-//
-// The server should install it as soon as the broker exists,
-// lm.SetDeliver(pushVia(b)) in New; until then the native gateway installs
-// an equivalent one on the first LOG consume (native.Logs.InitDeliver), and
-// push consumers restored from disk fall back to Config.Publish.
-func pushVia(b *broker.Broker) logs.DeliverFunc {
-	return func(subject string, headers, payload []byte) (int, error) {
-		return b.Publish(nil, &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}, broker.Target{})
-	}
+// another log is stored there first, like any publish. Push consumers
+// restored by logs.Open may push before New has built the broker, so it
+// waits until New is done.
+func (s *Server) deliver(subject string, headers, payload []byte) (int, error) {
+	<-s.ready
+	return s.broker.Publish(nil, &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}, broker.Target{})
 }
 
 // msgID returns the Ferry-Msg-Id header's value, or "" (headers were

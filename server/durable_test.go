@@ -232,12 +232,11 @@ func TestPushConsumerResumesAfterRestart(t *testing.T) {
 	}
 }
 
-// TestPushViaCountsReceivers checks the server's Deliver: a push nobody
+// TestDeliverCountsReceivers checks the server's Deliver: a push nobody
 // receives is handed back and not counted as a delivery.
-func TestPushViaCountsReceivers(t *testing.T) {
+func TestDeliverCountsReceivers(t *testing.T) {
 	s := startServerIn(t, "")
 	defer shutdown(t, s)
-	s.logs.SetDeliver(pushVia(s.broker))
 	ctl, cr := dial(t, s, "ctl")
 	logCall(t, ctl, cr, 1, wire.LogCreate, `{"name":"jobs","subjects":["jobs.>"]}`)
 	logCall(t, ctl, cr, 2, wire.LogConsume, `{"log":"jobs","consumer":"w","deliver_subject":"push.w"}`)

@@ -60,7 +60,7 @@ func New(opts Options) (*Server, error) {
 	s.bgIdle = sync.NewCond(&s.bgMu)
 	// The raw option, not the default: an embedded server without a
 	// DataDir keeps its logs in memory.
-	lm, err := logs.Open(logs.Config{Dir: opts.DataDir, Logger: o.Logger, Publish: s.publishLater})
+	lm, err := logs.Open(logs.Config{Dir: opts.DataDir, Logger: o.Logger, Publish: s.publishLater, Deliver: s.deliver})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -37,12 +37,6 @@ func (m *Manager) SetDeliver(fn DeliverFunc) {
 	m.deliver.Store(&fn)
 }
 
-// InitDeliver sets fn as the function push consumers deliver through,
-// unless one is set already, and reports whether it set it.
-func (m *Manager) InitDeliver(fn DeliverFunc) bool {
-	return fn != nil && m.deliver.CompareAndSwap(nil, &fn)
-}
-
 // startPusher starts the goroutine of a push consumer; it returns when the
 // consumer closes.
 func (m *Manager) startPusher(s *consumerState) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/logs"
 	"github.com/ferrymq/ferry/internal/logstore"
 	"github.com/ferrymq/ferry/internal/wire"
@@ -24,7 +23,6 @@ type Logs interface {
 	Consumer(cfg logs.ConsumerConfig) (*logs.Consumer, error)
 	OpenConsumer(log, name string) (*logs.Consumer, error)
 	DeleteConsumer(log, name string) error
-	InitDeliver(fn logs.DeliverFunc) bool
 }
 
 // Limits on one LOG fetch.
@@ -166,14 +164,6 @@ func (c *conn) handleLog(body []byte) error {
 			c.answerLog(ref, v, err)
 		}()
 		return nil
-	}
-	if l.Action == wire.LogConsume {
-		// Push consumers deliver through this gateway's broker, unless the
-		// server gave the manager its own Deliver already.
-		b := c.g.broker
-		lg.InitDeliver(func(subj string, headers, payload []byte) (int, error) {
-			return b.Publish(nil, &broker.Message{Subject: []byte(subj), Headers: headers, Payload: payload}, broker.Target{})
-		})
 	}
 	v, err := logAction(lg, l.Action, l.Body)
 	c.answerLog(l.Ref, v, err)

@@ -46,6 +46,9 @@ func startLogServer(t *testing.T, dir string) *logServer {
 		t.Fatal(err)
 	}
 	b := broker.New(broker.Config{Durable: testDurable{m}})
+	m.SetDeliver(func(subj string, headers, payload []byte) (int, error) {
+		return b.Publish(nil, &broker.Message{Subject: []byte(subj), Headers: headers, Payload: payload}, broker.Target{})
+	})
 	cfg := testConfig()
 	cfg.Logs = m
 	g := New(b, cfg)
