@@ -2,15 +2,20 @@ package server
 
 import (
 	"context"
+	"time"
 	"unsafe"
 
 	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/logs"
+	"github.com/ferrymq/ferry/internal/metrics"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
-// durable adapts the logs manager to broker.Durable.
-type durable struct{ m *logs.Manager }
+// durable adapts the logs manager to broker.Durable and times appends.
+type durable struct {
+	m       *logs.Manager
+	metrics *metrics.Set
+}
 
 var _ broker.Durable = durable{}
 
@@ -25,7 +30,11 @@ func (d durable) Matches(subject []byte) bool {
 // error from any log fails the whole publish (the logs that stored it keep
 // it; a retry with the same message ID is deduped there).
 func (d durable) Append(ctx context.Context, subject, headers, payload []byte) (uint64, bool, error) {
+	start := time.Now()
 	res, err := d.m.Append(ctx, string(subject), headers, payload, msgID(headers))
+	if err == nil && len(res) > 0 {
+		d.metrics.Append(time.Since(start), len(payload))
+	}
 	if err != nil {
 		return 0, false, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ferrymq/ferry/internal/gateway/httpapi"
 	"github.com/ferrymq/ferry/internal/gateway/native"
 	"github.com/ferrymq/ferry/internal/logs"
+	"github.com/ferrymq/ferry/internal/metrics"
 	"github.com/ferrymq/ferry/internal/subject"
 )
 
@@ -60,12 +61,13 @@ func New(opts Options) (*Server, error) {
 	s.bgIdle = sync.NewCond(&s.bgMu)
 	// The raw option, not the default: an embedded server without a
 	// DataDir keeps its logs in memory.
+	ms := metrics.New()
 	lm, err := logs.Open(logs.Config{Dir: opts.DataDir, Logger: o.Logger, Publish: s.publishLater, Deliver: s.deliver})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	b := broker.New(broker.Config{
-		Durable:        durable{lm},
+		Durable:        durable{lm, ms},
 		Subjects:       subject.Limits{MaxBytes: o.MaxSubjectBytes, MaxTokens: o.MaxSubjectTokens},
 		MaxPayload:     o.MaxPayload,
 		MaxHeaders:     o.MaxHeaders,
@@ -86,6 +88,7 @@ func New(opts Options) (*Server, error) {
 		MaxPingsOut:      o.MaxPingsOut,
 		Logger:           o.Logger,
 		Logs:             lm,
+		Metrics:          ms,
 	})
 	s.opts, s.broker, s.native, s.logs = o, b, g, lm
 	defer close(s.ready)
@@ -94,6 +97,7 @@ func New(opts Options) (*Server, error) {
 		Connections: g.NumConns, Dropped: g.Dropped, Uptime: s.uptime,
 		Logs:           func() []httpapi.LogView { return httpapi.LogViews(lm.List()) },
 		ProcessMetrics: true,
+		Metrics:        ms,
 	})
 	return s, nil
 }

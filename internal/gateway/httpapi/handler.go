@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/metrics"
 	"github.com/ferrymq/ferry/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +28,9 @@ type Config struct {
 	// Logs describes the durable logs and their consumers (LogViews
 	// converts the logs manager's List); nil shows none.
 	Logs func() []LogView
+	// Metrics adds the histograms the server records (request latency,
+	// log appends) to /metrics; nil leaves them out.
+	Metrics *metrics.Set
 	// ProcessMetrics adds the Go runtime and process collectors (go_*,
 	// process_*) to /metrics.
 	ProcessMetrics bool
@@ -68,6 +72,9 @@ func New(cfg Config) *Handler {
 		events: make(chan struct{}, cfg.MaxEventClients), done: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(h))
+	if cfg.Metrics != nil {
+		reg.MustRegister(cfg.Metrics.Collectors()...)
+	}
 	if cfg.ProcessMetrics {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
