@@ -1,17 +1,30 @@
 package broker
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func BenchmarkUnicast(b *testing.B) {
 	br := New(Config{})
 	pub, _ := br.Connect(EndpointInfo{ID: "p"}, nopSink{})
 	ep, _ := br.Connect(EndpointInfo{ID: "s"}, nopSink{})
 	br.Subscribe(ep, SubSpec{SID: 1, Pattern: "orders.>", Scope: ScopeInbox})
-	m := &Message{Subject: []byte("orders.eu.created"), Payload: make([]byte, 128)}
 	t := Target{Mode: ModeUnicast, To: []byte("s")}
-	b.ReportAllocs()
-	for b.Loop() {
-		br.Publish(pub, m, t)
+	for _, bb := range []struct {
+		name     string
+		received time.Time
+	}{
+		{"stamped", time.Now()}, // as from the native gateway: its receive time
+		{"clock", time.Time{}},  // the broker reads its clock for the decision
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			m := &Message{Subject: []byte("orders.eu.created"), Payload: make([]byte, 128), Received: bb.received}
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Publish(pub, m, t)
+			}
+		})
 	}
 }
 

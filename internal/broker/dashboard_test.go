@@ -176,6 +176,18 @@ func TestTopSubjects(t *testing.T) {
 	}
 }
 
+func TestTopSubjectsSkipInboxes(t *testing.T) {
+	b := New(Config{TrackedSubjects: 8})
+	src, _ := connect(t, b, "src")
+	for i := range 20 {
+		publish(t, b, src, fmt.Sprint("_INBOX.src.", i), "reply", Target{})
+	}
+	publish(t, b, src, "orders.new", "x", Target{})
+	if top := b.TopSubjects(100); len(top) != 1 || top[0].Subject != "orders.new" {
+		t.Fatalf("top %+v, want only orders.new: replies to inboxes are not tracked", top)
+	}
+}
+
 func TestStreamsView(t *testing.T) {
 	b := newTestBroker()
 	phone, _ := connect(t, b, "phone")

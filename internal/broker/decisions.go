@@ -175,7 +175,11 @@ func (b *Broker) recordDecision(sender *Endpoint, m *Message, t *Target, d *deci
 	if len(b.decisions.slots) == 0 {
 		return
 	}
-	b.decisions.record(b.cfg.Clock.Now(), sender, m.From, m.Subject, t, d)
+	at := m.Received
+	if at.IsZero() {
+		at = b.cfg.Clock.Now()
+	}
+	b.decisions.record(at, sender, m.From, m.Subject, t, d)
 }
 
 // recordFailover keeps the decision and an event for a tracked request

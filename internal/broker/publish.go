@@ -33,6 +33,10 @@ type Message struct {
 	Mode    Mode
 	Headers []byte // encoded header block, opaque to the broker
 	Payload []byte
+	// Received is when the server read the message, if the transport
+	// knows it cheaply; zero makes the broker read its clock when it needs
+	// a time (recording a routing decision).
+	Received time.Time
 }
 
 // Target names who may receive a message: a candidate set and a

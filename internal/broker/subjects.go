@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"cmp"
 	"maps"
 	"slices"
@@ -49,12 +50,18 @@ type subjectRates struct {
 	top      []SubjectRate // every tracked subject, by rate, from the last read
 }
 
+// inboxPrefix starts the reply subjects clients create for requests.
+var inboxPrefix = []byte("_INBOX.")
+
 const (
 	promoteBatch = 32
 	promoteAfter = 100 * time.Millisecond
 )
 
 func (s *subjectRates) count(subj []byte) {
+	if bytes.HasPrefix(subj, inboxPrefix) {
+		return // replies to requests: one subject each, noise in a top list
+	}
 	if m := s.cur.Load(); m != nil {
 		if c := (*m)[bytesToString(subj)]; c != nil {
 			c.n.Add(1)

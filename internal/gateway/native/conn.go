@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ import (
 type conn struct {
 	g  *Gateway
 	nc net.Conn
-	r  *wire.Reader
+	rd stampedReader // nc, noting when each read returned
+	r  *wire.Reader  // frames from rd
 	ep *broker.Endpoint
 	id []byte // endpoint ID, the From of every message this conn publishes
 
@@ -64,15 +66,17 @@ type conn struct {
 
 func newConn(g *Gateway, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		ctx:       ctx,
 		cancel:    cancel,
 		g:         g,
 		nc:        nc,
-		r:         wire.NewReader(nc, g.maxFrame),
+		rd:        stampedReader{r: nc},
 		kick:      make(chan struct{}, 1),
 		flushDone: make(chan struct{}),
 	}
+	c.r = wire.NewReader(&c.rd, g.maxFrame)
+	return c
 }
 
 // serve runs the connection to its end and unregisters its endpoint.
@@ -212,4 +216,18 @@ func (c *conn) pingTick() {
 		c.pingTimer.Reset(c.g.cfg.PingInterval)
 	}
 	c.mu.Unlock()
+}
+
+// stampedReader notes the time each read from the socket returned: the
+// receive time of the frames in it, read once per socket read rather than
+// once per message. Only the read loop uses it.
+type stampedReader struct {
+	r   io.Reader
+	now time.Time
+}
+
+func (s *stampedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.now = time.Now()
+	return n, err
 }

@@ -64,7 +64,7 @@ func (c *conn) handlePub(body []byte) error {
 	}
 	c.msg = broker.Message{
 		Subject: p.Subject, Reply: p.Reply, From: c.id,
-		Headers: p.Headers, Payload: p.Payload,
+		Headers: p.Headers, Payload: p.Payload, Received: c.rd.now,
 	}
 	c.g.requests.reply(p.Subject)
 	if len(p.Reply) > 0 {
