@@ -198,10 +198,3 @@ func (b *Broker) Stats() Stats {
 		StreamStalls:  b.stats.streamStalls.Load(),
 	}
 }
-
-// CountSlowConsumer records that a transport cut an endpoint for falling
-// behind.
-func (b *Broker) CountSlowConsumer() {
-	b.stats.slowConsumers.Add(1)
-	b.RecordEvent(EventSlowConsumer, "an endpoint was cut for falling behind (slow consumer)")
-}

@@ -123,7 +123,7 @@ func TestEventsBounded(t *testing.T) {
 	for i := range 5 {
 		b.RecordEvent(EventDropped, fmt.Sprint(i))
 	}
-	b.CountSlowConsumer()
+	b.CutSlowConsumer("cam-6", "write timeout")
 	b.CutSlowConsumer("cam-7", "4 MiB pending")
 	ev := b.Events()
 	if len(ev) != 3 || ev[0].Text != "endpoint cam-7 cut as a slow consumer: 4 MiB pending" || ev[1].Kind != EventSlowConsumer || ev[2].Text != "4" {

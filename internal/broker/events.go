@@ -68,8 +68,8 @@ func (b *Broker) RecordEvent(kind, text string) {
 // of them.
 func (b *Broker) Events() []Event { return b.events.list() }
 
-// CutSlowConsumer is CountSlowConsumer for a transport that knows which
-// endpoint it cut and why: the event names them.
+// CutSlowConsumer records that a transport cut endpoint id for falling
+// behind, and why: it counts in Stats and the event names them.
 func (b *Broker) CutSlowConsumer(id, why string) {
 	b.stats.slowConsumers.Add(1)
 	b.RecordEvent(EventSlowConsumer, fmt.Sprintf("endpoint %s cut as a slow consumer: %s", id, why))

@@ -312,6 +312,9 @@ func TestSlowConsumerIsCutWithoutStallingOthers(t *testing.T) {
 	if sc := b.Stats().SlowConsumers; sc != 1 {
 		t.Fatalf("slow consumers = %d, want 1", sc)
 	}
+	if ev := b.Events(); len(ev) == 0 || ev[0].Kind != broker.EventSlowConsumer || !strings.Contains(ev[0].Text, "endpoint slow cut") {
+		t.Fatalf("events %+v, want the slow consumer named", ev)
+	}
 	if _, ok := b.Endpoint("slow"); ok {
 		// The cut endpoint is unregistered once its read loop ends.
 		waitFor(t, func() bool { _, ok := b.Endpoint("slow"); return !ok })

@@ -128,7 +128,7 @@ func (c *conn) slowConsumer(why string) {
 	if !c.close() {
 		return
 	}
-	c.g.broker.CountSlowConsumer()
+	c.g.broker.CutSlowConsumer(c.ep.ID(), why)
 	c.g.log.Warn("slow consumer disconnected", "id", c.ep.ID(), "reason", why,
 		"max_pending", c.g.cfg.MaxPending, "write_timeout", c.g.cfg.WriteTimeout)
 }
