@@ -68,6 +68,17 @@ type ServerInfo struct {
 	Connections int         `json:"connections"`
 	Stats       ServerStats `json:"stats"`
 	Dropped     uint64      `json:"dropped"` // messages dropped by subscriptions' backpressure policies
+	// TopSubjects are the busiest subjects, busiest first: at most 20 of
+	// the subjects the server tracks (replies to request inboxes are not
+	// tracked).
+	TopSubjects []SubjectRate `json:"top_subjects"`
+}
+
+// SubjectRate is a subject's message count, as the server tracks it.
+type SubjectRate struct {
+	Subject string  `json:"subject"`
+	Total   uint64  `json:"total"` // messages since the server began tracking the subject
+	Rate    float64 `json:"rate"`  // messages per second over the server's last measuring window (about a second); 0 before it has one
 }
 
 // ServerStats are the broker's counters, cumulative since it started.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +57,22 @@ func TestE2EStatus(t *testing.T) {
 	if st.Rates == nil || st.SampleSeconds != (200*time.Millisecond).Seconds() || st.Rates.MessagesIn != 0 {
 		t.Errorf("rates %+v over %v s", st.Rates, st.SampleSeconds)
 	}
+	wantTop := []string{"demo.x 3 0", "demo.b 1 0", "nobody.here 1 0"} // subject, total, rate over the quiet sample
+	var top []string
+	for _, s := range st.TopSubjects {
+		r := "null"
+		if s.Rate != nil {
+			r = fmt.Sprint(*s.Rate)
+		}
+		top = append(top, fmt.Sprint(s.Subject, " ", s.Total, " ", r))
+	}
+	if !slices.Equal(top, wantTop) {
+		t.Errorf("top subjects %q, want %q", top, wantTop)
+	}
 
 	code, stdout, stderr = runFerry(t, srv.URL(), "", "status", "--sample", "0")
 	expect(t, "status", code, 0, stderr, "")
-	for _, want := range []string{"server ", "ferry ", "uptime ", "connections ", "messages in ", "publish 4, broadcast 1", "slow consumers ", "dropped ", "failovers ", "streams "} {
+	for _, want := range []string{"server ", "ferry ", "uptime ", "connections ", "messages in ", "publish 4, broadcast 1", "slow consumers ", "dropped ", "failovers ", "streams ", "top subjects", "demo.x"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, stdout)
 		}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -30,9 +32,10 @@ func newStatusCmd(a *app) *cobra.Command {
 		Long: `Connect to the broker and print a summary: server, uptime, connections,
 endpoints, subscriptions, messages and bytes in and out with their rates,
 publishes that reached nobody, slow consumers, backpressure drops, anycast
-failovers and streams. Rates are measured over --sample (1s): two queries
-of the server's counters, that far apart. The connection running this
-command counts among the connections and endpoints.
+failovers, streams, and the ten busiest subjects. Rates are measured over
+--sample (1s): two queries of the server's counters, that far apart. The
+connection running this command counts among the connections and
+endpoints. Replies to request inboxes are not counted as subjects.
 
   server          ferry 0.1.0
   uptime          3h12m5s
@@ -42,9 +45,12 @@ command counts among the connections and endpoints.
   messages in     1048576  (2150.3/s)  publish 1000000, unicast 48000, anycast 576
   messages out    2097152  (4300.6/s)
   ...
+  top subjects    orders.eu.created  912004  (1804.2/s)
+                  cmd.snapshot       48000   (95.0/s)
 
-With --json, print one JSON object (counters, "messages_in_by_mode", and
-"rates" per second over "sample_seconds"). For Prometheus, scrape the
+With --json, print one JSON object (counters, "messages_in_by_mode",
+"rates" per second over "sample_seconds", and "top_subjects" with each
+one's "total" and "rate", null when unknown). For Prometheus, scrape the
 server's /metrics instead (ferry serve --http).`,
 		Example: `  ferry status
   ferry status --json
@@ -84,7 +90,18 @@ type jsonStatus struct {
 	StreamStalls     uint64            `json:"stream_stalls"`
 	SampleSeconds    float64           `json:"sample_seconds"`
 	Rates            *jsonRates        `json:"rates"` // null without a sample
+	TopSubjects      []jsonSubject     `json:"top_subjects"`
 }
+
+// jsonSubject is one of the busiest subjects.
+type jsonSubject struct {
+	Subject string   `json:"subject"`
+	Total   uint64   `json:"total"`
+	Rate    *float64 `json:"rate"` // per second over the sample; null without one or for a subject new in it
+}
+
+// topShown is how many subjects status lists.
+const topShown = 10
 
 // jsonRates are per-second rates over the sample.
 type jsonRates struct {
@@ -113,6 +130,7 @@ func (c *statusCmd) run(ctx context.Context) error {
 	}
 	last := first
 	var rates *jsonRates
+	subjectRate := func(ferry.SubjectRate) *float64 { return nil }
 	if c.sample > 0 {
 		select {
 		case <-ctx.Done():
@@ -139,12 +157,41 @@ func (c *statusCmd) run(ctx context.Context) error {
 			BytesIn: rate(f.BytesIn, l.BytesIn), BytesOut: rate(f.BytesOut, l.BytesOut),
 			StreamMessages: rate(f.StreamMsgs, l.StreamMsgs),
 		}
+		subjectRate = func(s ferry.SubjectRate) *float64 {
+			for _, p := range first.TopSubjects {
+				if p.Subject == s.Subject {
+					r := rate(p.Total, s.Total)
+					return &r
+				}
+			}
+			return nil
+		}
 	}
 	st := toJSONStatus(last, rates, c.sample)
+	st.TopSubjects = topSubjectsOf(last.TopSubjects, subjectRate)
 	if c.json {
 		return writeJSON(c.app, st)
 	}
 	return writeStatus(c.app, st)
+}
+
+// topSubjectsOf lists the busiest subjects with their rates over the
+// sample, busiest first: by rate where both have one, then by total.
+func topSubjectsOf(subjects []ferry.SubjectRate, rate func(ferry.SubjectRate) *float64) []jsonSubject {
+	out := make([]jsonSubject, 0, len(subjects))
+	for _, s := range subjects {
+		out = append(out, jsonSubject{Subject: s.Subject, Total: s.Total, Rate: rate(s)})
+	}
+	value := func(r *float64) float64 {
+		if r == nil {
+			return -1
+		}
+		return *r
+	}
+	slices.SortStableFunc(out, func(a, b jsonSubject) int {
+		return cmp.Or(cmp.Compare(value(b.Rate), value(a.Rate)), cmp.Compare(b.Total, a.Total))
+	})
+	return out[:min(len(out), topShown)]
 }
 
 func toJSONStatus(si *ferry.ServerInfo, rates *jsonRates, sample time.Duration) jsonStatus {
@@ -208,6 +255,17 @@ func writeStatus(a *app, s jsonStatus) error {
 		{"failovers", strconv.FormatUint(s.Failovers, 10)},
 		{"streams", strconv.FormatUint(s.Streams, 10)},
 		{"stream messages", strconv.FormatUint(s.StreamMessages, 10), join(perSec(rstream, count), "stalls "+strconv.FormatUint(s.StreamStalls, 10))},
+	}
+	for i, sr := range s.TopSubjects {
+		name := ""
+		if i == 0 {
+			name = "top subjects"
+		}
+		rate := ""
+		if sr.Rate != nil {
+			rate = "(" + count(*sr.Rate) + "/s)"
+		}
+		rows = append(rows, [3]string{name, sr.Subject, join(strconv.FormatUint(sr.Total, 10), rate)})
 	}
 	for _, r := range rows {
 		if r[2] == "" {

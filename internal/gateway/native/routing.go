@@ -88,8 +88,15 @@ type ServerInfo struct {
 	Connections int          `json:"connections"`
 	Stats       broker.Stats `json:"stats"`
 	Dropped     uint64       `json:"dropped"` // messages dropped by backpressure policies
+	// TopSubjects are the busiest subjects (broker.TopSubjects), at most
+	// topSubjects of them.
+	TopSubjects []broker.SubjectRate `json:"top_subjects"`
 }
 
+// topSubjects is how many subjects QUERY server lists.
+const topSubjects = 20
+
 func (g *Gateway) serverInfo() ServerInfo {
-	return ServerInfo{Server: g.cfg.ServerName, Connections: g.NumConns(), Stats: g.broker.Stats(), Dropped: g.Dropped()}
+	return ServerInfo{Server: g.cfg.ServerName, Connections: g.NumConns(), Stats: g.broker.Stats(), Dropped: g.Dropped(),
+		TopSubjects: g.broker.TopSubjects(topSubjects)}
 }
