@@ -46,7 +46,7 @@ func Open(cfg Config) (*Manager, error) {
 	if cfg.Dir == "" {
 		return m, nil
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := makeDirDurable(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("logs: open: %w", err)
 	}
 	defs, err := readDefs(cfg.Dir)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/ferrymq/ferry/internal/logstore"
 )
 
 // File layout under Config.Dir.
@@ -140,16 +142,4 @@ func readConsumers(dir string) ([]consumerDoc, error) {
 
 // makeDirDurable creates dir and its parents and fsyncs the parents of
 // what it created, so the new entries survive a crash.
-func makeDirDurable(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	parent := filepath.Dir(dir)
-	if err := syncDir(parent); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(parent))
-}
+func makeDirDurable(dir string) error { return logstore.MkdirDurable(logstore.OSFS{}, dir) }

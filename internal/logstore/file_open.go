@@ -14,7 +14,7 @@ import (
 // load opens the segments in l.dir and recovers them.
 func (l *FileLog) load() error {
 	fsys := l.cfg.FS
-	if err := mkdirDurable(fsys, l.dir); err != nil {
+	if err := MkdirDurable(fsys, l.dir); err != nil {
 		return fmt.Errorf("logstore: open %s: %w", l.dir, err)
 	}
 	bases, err := l.listSegments()

@@ -66,11 +66,11 @@ func syncDir(fsys FS, dir string) error {
 	return err
 }
 
-// mkdirDurable creates dir and its missing parents, then fsyncs the parent
+// MkdirDurable creates dir and its missing parents, then fsyncs the parent
 // of each directory it created: a new directory's entry is no more
 // durable than any other until its parent is synced, and a log whose
 // directory vanishes in a power loss loses every record in it.
-func mkdirDurable(fsys FS, dir string) error {
+func MkdirDurable(fsys FS, dir string) error {
 	var created []string
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		f, err := fsys.OpenFile(d, os.O_RDONLY, 0)
