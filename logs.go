@@ -97,7 +97,14 @@ type LogInfo struct {
 	LastTime        time.Time      // of the last record; zero when empty
 	Segments        int            // storage segments
 	ReadOnly        string         // why appends are refused; "" when writable
+	Damaged         []SeqRange     // records found damaged in sealed segments; reading them fails
 	ConsumerDetails []ConsumerInfo // the consumers, in the order of Consumers
+}
+
+// SeqRange is the sequences First to Last, both included.
+type SeqRange struct {
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
 }
 
 // ConsumerInfo describes a consumer of a log.
@@ -128,6 +135,7 @@ type logInfoJSON struct {
 		Bytes     int64      `json:"bytes"`
 		Segments  int        `json:"segments"`
 		ReadOnly  string     `json:"read_only"`
+		Damaged   []SeqRange `json:"damaged"`
 	} `json:"state"`
 	Consumers []struct {
 		Name          string `json:"name"`
@@ -153,7 +161,7 @@ type consumerPushJSON struct {
 func (j *logInfoJSON) info() LogInfo {
 	st := &j.State
 	in := LogInfo{Config: j.Config, FirstSeq: st.FirstSeq, LastSeq: st.LastSeq, Msgs: st.Msgs,
-		Bytes: st.Bytes, Segments: st.Segments, ReadOnly: st.ReadOnly}
+		Bytes: st.Bytes, Segments: st.Segments, ReadOnly: st.ReadOnly, Damaged: st.Damaged}
 	if st.FirstTime != nil {
 		in.FirstTime = *st.FirstTime
 	}

@@ -204,6 +204,8 @@ type jsonLog struct {
 	Msgs                uint64   `json:"msgs"`
 	Bytes               int64    `json:"bytes"`
 	Consumers           []string `json:"consumers"`
+	ReadOnly            string   `json:"read_only,omitempty"` // why appends are refused
+	Damaged             []string `json:"damaged,omitempty"`   // damaged sequence ranges, "FIRST-LAST"
 }
 
 func toJSONLog(l ferry.LogInfo) jsonLog {
@@ -212,6 +214,7 @@ func toJSONLog(l ferry.LogInfo) jsonLog {
 		MaxAgeSeconds: l.Config.MaxAge.Seconds(), MaxBytes: l.Config.MaxBytes, MaxMsgs: l.Config.MaxMsgs,
 		DedupeWindowSeconds: l.Config.DedupeWindow.Seconds(),
 		FirstSeq:            l.FirstSeq, LastSeq: l.LastSeq, Msgs: l.Msgs, Bytes: l.Bytes, Consumers: l.Consumers,
+		ReadOnly: l.ReadOnly, Damaged: damagedRanges(l.Damaged),
 	}
 	if j.Subjects == nil {
 		j.Subjects = []string{}
@@ -220,6 +223,19 @@ func toJSONLog(l ferry.LogInfo) jsonLog {
 		j.Consumers = []string{}
 	}
 	return j
+}
+
+// damagedRanges writes each range as "FIRST-LAST", or "SEQ" for one record.
+func damagedRanges(rs []ferry.SeqRange) []string {
+	var out []string
+	for _, r := range rs {
+		s := strconv.FormatUint(r.First, 10)
+		if r.Last != r.First {
+			s += "-" + strconv.FormatUint(r.Last, 10)
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 const logJSONHelp = `  {"name":"orders","subjects":["orders.>"],"storage":"file","sync":"always",
@@ -352,6 +368,12 @@ func (c *logInfoCmd) run(ctx context.Context, name string) error {
 	fmt.Fprintf(tw, "bytes\t%s\n", formatBytes(int(l.Bytes)))
 	fmt.Fprintf(tw, "first seq\t%d\n", l.FirstSeq)
 	fmt.Fprintf(tw, "last seq\t%d\n", l.LastSeq)
+	if l.ReadOnly != "" {
+		fmt.Fprintf(tw, "read-only\t%s\n", l.ReadOnly)
+	}
+	if len(l.Damaged) > 0 {
+		fmt.Fprintf(tw, "damaged\t%s (reading them fails; see the server log)\n", strings.Join(damagedRanges(l.Damaged), ", "))
+	}
 	fmt.Fprintf(tw, "consumers\t%s\n", dash(strings.Join(l.Consumers, ", ")))
 	for _, ci := range l.ConsumerDetails {
 		kind := "pull"

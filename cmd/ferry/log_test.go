@@ -1,8 +1,11 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferrymq/ferry"
 )
 
 func TestLogUsageErrors(t *testing.T) {
@@ -82,6 +85,22 @@ func TestParseFrom(t *testing.T) {
 		got, err := parseFrom(tt.in)
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("parseFrom(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestDamagedRanges(t *testing.T) {
+	tests := []struct {
+		in   []ferry.SeqRange
+		want []string
+	}{
+		{nil, nil},
+		{[]ferry.SeqRange{{First: 7, Last: 7}}, []string{"7"}},
+		{[]ferry.SeqRange{{First: 3, Last: 5}, {First: 9, Last: 9}}, []string{"3-5", "9"}},
+	}
+	for _, tt := range tests {
+		if got := damagedRanges(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("damagedRanges(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -17,7 +17,8 @@ type Record struct {
 
 // Range is an inclusive range of sequence numbers.
 type Range struct {
-	First, Last uint64
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
 }
 
 // Contains reports whether seq lies in r.
