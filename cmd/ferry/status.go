@@ -45,8 +45,10 @@ endpoints. Replies to request inboxes are not counted as subjects.
   messages in     1048576  (2150.3/s)  publish 1000000, unicast 48000, anycast 576
   messages out    2097152  (4300.6/s)
   ...
-  top subjects    orders.eu.created  912004  (1804.2/s)
-                  cmd.snapshot       48000   (95.0/s)
+
+  top subjects
+    orders.eu.created  912004  1804.2/s
+    cmd.snapshot       48000   95.0/s
 
 With --json, print one JSON object (counters, "messages_in_by_mode",
 "rates" per second over "sample_seconds", and "top_subjects" with each
@@ -256,17 +258,6 @@ func writeStatus(a *app, s jsonStatus) error {
 		{"streams", strconv.FormatUint(s.Streams, 10)},
 		{"stream messages", strconv.FormatUint(s.StreamMessages, 10), join(perSec(rstream, count), "stalls "+strconv.FormatUint(s.StreamStalls, 10))},
 	}
-	for i, sr := range s.TopSubjects {
-		name := ""
-		if i == 0 {
-			name = "top subjects"
-		}
-		rate := ""
-		if sr.Rate != nil {
-			rate = "(" + count(*sr.Rate) + "/s)"
-		}
-		rows = append(rows, [3]string{name, sr.Subject, join(strconv.FormatUint(sr.Total, 10), rate)})
-	}
 	for _, r := range rows {
 		if r[2] == "" {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
@@ -274,7 +265,21 @@ func writeStatus(a *app, s jsonStatus) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	err := tw.Flush()
+	if len(s.TopSubjects) > 0 && err == nil {
+		// A table of its own: long subjects must not widen the one above.
+		fmt.Fprintln(a.stdout, "\ntop subjects")
+		tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		for _, sr := range s.TopSubjects {
+			rate := "-"
+			if sr.Rate != nil {
+				rate = count(*sr.Rate) + "/s"
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", sr.Subject, sr.Total, rate)
+		}
+		err = tw.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
