@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,5 +239,39 @@ func TestTargetedSendsDoNotAllocate(t *testing.T) {
 		if a := testing.AllocsPerRun(1000, func() { b.Publish(pub, m, target) }); a != 0 {
 			t.Errorf("%s allocates %.1f per message", name, a)
 		}
+	}
+}
+
+// TestTopSubjectsConcurrent publishes new subjects from several
+// goroutines at once, with other new subjects promoting the fresh ones all
+// the time: no message is lost when one goroutine promotes a subject while
+// others count it.
+func TestTopSubjectsConcurrent(t *testing.T) {
+	b := New(Config{TrackedSubjects: 1 << 20})
+	src, _ := connect(t, b, "src")
+	const rounds, workers, each = 20, 4, 200
+	for r := range rounds {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := range each {
+					b.Publish(src, &Message{Subject: []byte(fmt.Sprint("hot.", r))}, Target{})
+					b.Publish(src, &Message{Subject: []byte(fmt.Sprint("cold.", r, ".", w, ".", i))}, Target{})
+				}
+			})
+		}
+		wg.Wait()
+	}
+	totals := map[string]uint64{}
+	for _, s := range b.TopSubjects(1 << 20) {
+		totals[s.Subject] = s.Total
+	}
+	for r := range rounds {
+		if n := totals[fmt.Sprint("hot.", r)]; n != workers*each {
+			t.Errorf("hot.%d counted %d times, want %d", r, n, workers*each)
+		}
+	}
+	if len(totals) != rounds*(1+workers*each) {
+		t.Errorf("%d subjects tracked, want %d", len(totals), rounds*(1+workers*each))
 	}
 }

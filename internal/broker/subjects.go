@@ -77,6 +77,13 @@ func (s *subjectRates) count(subj []byte) {
 func (s *subjectRates) countNew(subj []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Another publisher may have promoted it since count looked.
+	if m := s.cur.Load(); m != nil {
+		if c := (*m)[bytesToString(subj)]; c != nil {
+			c.n.Add(1)
+			return
+		}
+	}
 	c := s.fresh[bytesToString(subj)]
 	if c == nil {
 		if s.size.Load() >= int64(s.max) {
