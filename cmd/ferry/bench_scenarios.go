@@ -312,12 +312,11 @@ func runScenario(ctx context.Context, r *benchRun, progressTo io.Writer) (*bench
 			errs <- err
 		}()
 	}
-	var err error
+	var errList []error
 	for range senders {
-		if e := <-errs; err == nil {
-			err = e
-		}
+		errList = append(errList, <-errs)
 	}
+	err := firstBenchError(errList)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("gave up after %v (--timeout): %w", r.cfg.timeout, err)
 	}
@@ -342,6 +341,23 @@ func runScenario(ctx context.Context, r *benchRun, progressTo io.Writer) (*bench
 	}
 	prog.Stop()
 	return r.finish(res, end.Sub(start)), nil
+}
+
+// firstBenchError returns the first non-nil error in errs, preferring one
+// that is not context.Canceled: a failing publisher cancels the others, whose
+// context.Canceled may arrive before the failure that caused it.
+func firstBenchError(errs []error) error {
+	var canceled error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case !errors.Is(err, context.Canceled):
+			return err
+		case canceled == nil:
+			canceled = err
+		}
+	}
+	return canceled
 }
 
 // finish fills in counts, rates and latencies.

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -347,7 +348,11 @@ func runBench(t *testing.T, url string, args ...string) []*benchResult {
 func TestBenchE2E(t *testing.T) {
 	srv := ferrytest.New(t)
 	const msgs = 2000
+	begun := time.Now()
 	rs := runBench(t, srv.URL(), "all", "--msgs", "2000", "--pubs", "2")
+	// No latency can exceed the whole run: a broken stamp (recorded as the
+	// histogram's one-minute cap, or negative and clamped) shows here.
+	wall := float64(time.Since(begun).Microseconds())
 	wantSubs := map[string]int{"pub": 0, "pubsub": 1, "fanout": 4, "anycast": 4, "reqrep": 1, "stream": 1}
 	if len(rs) != len(wantSubs) {
 		t.Fatalf("%d results", len(rs))
@@ -383,6 +388,9 @@ func TestBenchE2E(t *testing.T) {
 			if r.Latency == nil || r.Latency.Count != want || r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P999 || r.Latency.P999 > r.Latency.Max {
 				t.Errorf("latency %+v", r.Latency)
 			}
+			if r.Latency != nil && (r.Latency.P999 >= wall || r.Latency.Max >= wall) {
+				t.Errorf("latency %+v µs, not below the run's %.0f µs", r.Latency, wall)
+			}
 			if len(r.ReceivedBy) == 0 {
 				t.Errorf("no per-receiver counts")
 			}
@@ -397,6 +405,87 @@ func TestBenchE2E(t *testing.T) {
 				t.Errorf("received_by %v sums to %d, not %d", r.ReceivedBy, sum, r.Received)
 			}
 		})
+	}
+}
+
+// TestBenchE2ELoss makes bench lose messages for real: another anycast
+// endpoint on the bench subject takes every fifth message round-robin.
+// Without --lossy the unexplained loss fails the run (exit 1) once the
+// delivery wait ends at --timeout; with --lossy it is only reported.
+func TestBenchE2ELoss(t *testing.T) {
+	srv := ferrytest.New(t)
+	nc, err := ferry.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	stolen := make(chan struct{}, 1)
+	if _, err := nc.Handle("bench.anycast", func(*ferry.Msg) {
+		select {
+		case stolen <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lossy    bool
+		wantCode int
+	}{
+		{false, 1},
+		{true, 0},
+	}
+	for _, tt := range tests {
+		args := []string{"bench", "anycast", "--server", srv.URL(), "--json", "--msgs", "100", "--timeout", "1s"}
+		if tt.lossy {
+			args = append(args, "--lossy")
+		}
+		code, out, stderr := runInProcess(t, "", args...)
+		var r benchResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("lossy %v: %v in %q (stderr %q)", tt.lossy, err, out, stderr)
+		}
+		if code != tt.wantCode || r.Sent != 100 || r.Lost != 20 || r.Received != 80 || r.Dropped != 0 {
+			t.Errorf("lossy %v: exit %d (want %d), %+v, stderr %q", tt.lossy, code, tt.wantCode, r, stderr)
+		}
+		if wantMsg := !tt.lossy; strings.Contains(stderr, "messages lost") != wantMsg {
+			t.Errorf("lossy %v: stderr %q", tt.lossy, stderr)
+		}
+		if !strings.Contains(stderr, "stopped waiting for deliveries") {
+			t.Errorf("lossy %v: no --timeout warning in %q", tt.lossy, stderr)
+		}
+	}
+	select {
+	case <-stolen:
+	default:
+		t.Error("the extra endpoint got nothing")
+	}
+}
+
+// TestBenchFirstError: a failing publisher cancels the others; their
+// context.Canceled must not hide the failure, whichever arrives first.
+func TestBenchFirstError(t *testing.T) {
+	boom := errors.New("boom")
+	canceled := fmt.Errorf("after 3 messages: %w", context.Canceled)
+	tests := []struct {
+		name string
+		errs []error
+		want error
+	}{
+		{"none", []error{nil, nil}, nil},
+		{"failure first", []error{boom, canceled}, boom},
+		{"canceled first", []error{nil, canceled, canceled, boom}, boom},
+		{"only canceled", []error{canceled, nil}, context.Canceled},
+		{"deadline", []error{canceled, context.DeadlineExceeded}, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		got := firstBenchError(tt.errs)
+		if (got == nil) != (tt.want == nil) || (tt.want != nil && !errors.Is(got, tt.want)) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
