@@ -58,7 +58,10 @@ func TestDecisionReasons(t *testing.T) {
 		{"multicast selector", Target{Mode: ModeMulticast, Where: []byte("type=edge")}, 3, "edge-fra",
 			[]string{"selector matched 3 of 5", "multicast reaches every matching subscribed candidate: 3"}},
 		{"broadcast", Target{Mode: ModeBroadcast}, 4, "edge-fra", []string{"broadcast reaches every matching subscribed candidate: 4"}},
-		{"unicast missing", Target{Mode: ModeUnicast, To: []byte("nobody")}, 0, "", []string{"no receiver"}},
+		{"unicast missing", Target{Mode: ModeUnicast, To: []byte("nobody")}, 0, "", []string{`no endpoint "nobody" is connected`}},
+		{"unicast not subscribed", Target{Mode: ModeUnicast, To: []byte("paris")}, 0, "", []string{"nobody matching has a subscription"}},
+		{"multicast missing group", Target{Mode: ModeMulticast, To: []byte("ghosts")}, 0, "", []string{`no group "ghosts" exists`}},
+		{"anycast missing group", Target{Mode: ModeAnycast, To: []byte("ghosts"), Policy: route.Random}, 0, "", []string{`no group "ghosts" exists`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			send(t, b, paris, "content.get", c.target)

@@ -48,6 +48,7 @@ type decision struct {
 	failover   string          // the endpoint a failover moved away from
 	why        string          // why it moved: declined, disconnected, timed out
 	attempt    int
+	missing    bool // the named endpoint (unicast) or group does not exist
 }
 
 func (d *decision) chose(id string) {
@@ -151,6 +152,10 @@ func (s *decisionSlot) reason() string {
 	switch {
 	case d.failover != "":
 		return fmt.Sprintf("failover after %s from %s: next in rank order (attempt %d)", d.why, d.failover, d.attempt)
+	case d.missing && s.mode == ModeUnicast:
+		return fmt.Sprintf("no receiver: no endpoint %q is connected", s.to)
+	case d.missing:
+		return fmt.Sprintf("no receiver: no group %q exists (a group exists while it has members)", s.to)
 	case d.n == 0:
 		return sel + "no receiver: nobody matching has a subscription of the right scope on the subject"
 	case s.mode == ModeUnicast:

@@ -116,7 +116,7 @@ func (f *failover) replied(m *Message) {
 	if p.done {
 		return
 	}
-	if declined(m.Headers) && p.current != nil && string(m.From) == p.current.id {
+	if Declined(m.Headers) && p.current != nil && string(m.From) == p.current.id {
 		p.why = "decline"
 		f.advanceLocked(p)
 		return
@@ -124,7 +124,9 @@ func (f *failover) replied(m *Message) {
 	f.dropLocked(p)
 }
 
-func declined(headers []byte) bool {
+// Declined reports whether an encoded header block carries
+// Ferry-Status: declined, the answer of a receiver that will not reply.
+func Declined(headers []byte) bool {
 	if len(headers) == 0 {
 		return false
 	}

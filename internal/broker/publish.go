@@ -205,6 +205,7 @@ func (b *Broker) unicast(m *Message, id []byte, se *selEntry, d *decision) (int,
 	ep := b.endpoints[string(id)]
 	b.mu.RUnlock()
 	if ep == nil {
+		d.missing = true
 		return 0, nil
 	}
 	admitted := se.admits(ep)

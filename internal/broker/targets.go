@@ -37,6 +37,7 @@ func (b *Broker) multicast(m *Message, group []byte, se *selEntry, d *decision) 
 	}
 	g := b.group(group)
 	if g == nil {
+		d.missing = true
 		return 0, nil
 	}
 	n := 0
@@ -96,6 +97,7 @@ func (b *Broker) collect(sc *scratch, t *Target, se *selEntry, subj []byte, d *d
 	if len(t.To) > 0 {
 		g := b.group(t.To)
 		if g == nil {
+			d.missing = true
 			return 0
 		}
 		eps, turn = g.memberList(), &g.turn

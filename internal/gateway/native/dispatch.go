@@ -66,7 +66,7 @@ func (c *conn) handlePub(body []byte) error {
 		Subject: p.Subject, Reply: p.Reply, From: c.id,
 		Headers: p.Headers, Payload: p.Payload, Received: c.rd.now,
 	}
-	c.g.requests.reply(p.Subject)
+	c.g.requests.reply(p.Subject, p.Headers)
 	if len(p.Reply) > 0 {
 		c.g.requests.start(p.Reply)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/metrics"
 )
 
@@ -82,11 +83,13 @@ func (r *requestTimes) forget(reply []byte) {
 }
 
 // reply records the latency of the request answered by a publish on
-// subject, if subject is the inbox of one being measured.
-func (r *requestTimes) reply(subject []byte) {
-	if r == nil || !bytes.HasPrefix(subject, inboxPrefix) {
+// subject, if subject is the inbox of one being measured. A decline is not
+// an answer: an anycast request fails over and is answered later.
+func (r *requestTimes) reply(subject, headers []byte) {
+	if r == nil || !bytes.HasPrefix(subject, inboxPrefix) || broker.Declined(headers) {
 		return
 	}
+	now := time.Since(r.base)
 	s := r.shard(subject)
 	s.mu.Lock()
 	t, ok := s.cur[string(subject)]
@@ -96,7 +99,9 @@ func (r *requestTimes) reply(subject []byte) {
 		delete(s.old, string(subject))
 	}
 	s.mu.Unlock()
-	if ok {
-		r.set.Request(time.Since(r.base) - t)
+	// A shard without new requests does not rotate: an entry older than
+	// two generations is forgotten here instead.
+	if ok && now-t < 2*requestRotate {
+		r.set.Request(now - t)
 	}
 }

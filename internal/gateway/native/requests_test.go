@@ -4,7 +4,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/metrics"
+	"github.com/ferrymq/ferry/internal/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -39,35 +41,45 @@ func TestRequestTimes(t *testing.T) {
 	}{
 		{"answered", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), nil)
 		}, 1},
 		{"only the first reply counts", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), nil)
+			r.reply([]byte("_INBOX.a.1"), nil)
 		}, 1},
 		{"reached nobody", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
 			r.forget([]byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), nil)
 		}, 0},
 		{"not an inbox", func(r *requestTimes) {
 			r.start([]byte("replies.here"))
-			r.reply([]byte("replies.here"))
+			r.reply([]byte("replies.here"), nil)
 		}, 0},
 		{"answered after a rotation", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
 			r.base = r.base.Add(-requestRotate) // a generation has passed
 			rotate(r, []byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), nil)
 		}, 1},
+		{"a decline is not an answer", func(r *requestTimes) {
+			r.start([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), wire.AppendHeaders(nil, []wire.HeaderField{{Key: broker.StatusHeader, Value: broker.StatusDeclined}}))
+			r.reply([]byte("_INBOX.a.1"), wire.AppendHeaders(nil, []wire.HeaderField{{Key: "Other", Value: "x"}}))
+		}, 1},
+		{"forgotten in a shard that did not rotate", func(r *requestTimes) {
+			r.start([]byte("_INBOX.a.1"))
+			r.base = r.base.Add(-2 * requestRotate)
+			r.reply([]byte("_INBOX.a.1"), nil)
+		}, 0},
 		{"forgotten after two rotations", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
 			for range 2 {
 				r.base = r.base.Add(-requestRotate)
 				rotate(r, []byte("_INBOX.a.1"))
 			}
-			r.reply([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), nil)
 		}, 0},
 	}
 	for _, tt := range tests {
@@ -98,6 +110,6 @@ func TestRequestTimesBounded(t *testing.T) {
 func TestRequestTimesNil(t *testing.T) {
 	var r *requestTimes = newRequestTimes(nil)
 	r.start([]byte("_INBOX.a"))
-	r.reply([]byte("_INBOX.a"))
+	r.reply([]byte("_INBOX.a"), nil)
 	r.forget([]byte("_INBOX.a"))
 }
