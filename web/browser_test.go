@@ -87,6 +87,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	defer bcancel()
 
+	// The screenshot is taken on the way out, so a failing run leaves one
+	// too; it runs before bcancel closes the browser, within ctx.
+	defer screenshot(bctx, t)
+
 	base := "http://" + srv.HTTPAddr().String() + "/"
 	if err := chromedp.Do(bctx, chromedp.Navigate(base)); err != nil {
 		t.Fatalf("opening %s: %v", base, err)
@@ -100,6 +104,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	wait("the map shows the three edges",
 		`["edge-fra","edge-iad","edge-sin"].every((id) => document.querySelector('#map g.marker[data-endpoint="' + id + '"] circle'))`)
+	// Where: west to east Virginia, Frankfurt, Singapore; north to south
+	// (y grows downwards) Frankfurt, Virginia, Singapore. Swapped latitude
+	// and longitude or a broken projection fails here.
+	at, err := chromedp.Run(bctx, chromedp.Evaluate[map[string][2]float64](`Object.fromEntries(["edge-fra","edge-iad","edge-sin"].map((id) => {
+		const c = document.querySelector('#map g.marker[data-endpoint="' + id + '"] circle');
+		return [id, [c.cx.baseVal.value, c.cy.baseVal.value]];
+	}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fra, iad, sin := at["edge-fra"], at["edge-iad"], at["edge-sin"]
+	if !(iad[0] < fra[0] && fra[0] < sin[0]) || !(fra[1] < iad[1] && iad[1] < sin[1]) {
+		t.Errorf("markers misplaced (x, y): Frankfurt %v, Virginia %v, Singapore %v", fra, iad, sin)
+	}
 
 	n, err := paris.SendMsg(ctx, &ferry.Msg{Subject: "video.frame", Data: []byte("frame 1"), Target: ferry.Multicast("edges")})
 	if err != nil || n != 3 {
@@ -161,19 +179,29 @@ func TestDashboardInBrowser(t *testing.T) {
 	wait("the streams panel shows the stream", `document.querySelector('#streams').textContent.includes("telemetry.paris")`)
 	wait("the logs panel shows the log and its consumer", `document.querySelector('#logs').textContent.includes("indexer: 3 / 2")`)
 
+}
+
+// screenshot saves the page to $FERRY_ARTIFACTS (or a temporary directory)
+// as dashboard.png. It only logs or marks the test failed, never stops it:
+// it runs deferred, also after a failure.
+func screenshot(bctx context.Context, t *testing.T) {
+	t.Helper()
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+		t.Errorf("screenshot: %v", err)
+		return
 	}
 	dir := os.Getenv("FERRY_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		t.Errorf("screenshot: %v", err)
+		return
 	}
 	path := filepath.Join(dir, "dashboard.png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
+		t.Errorf("screenshot: %v", err)
+		return
 	}
 	t.Logf("dashboard screenshot: %s (%d bytes)", path, len(png))
 }
