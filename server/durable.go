@@ -47,12 +47,17 @@ func (d durable) Append(ctx context.Context, subject, headers, payload []byte) (
 // deliver is the logs manager's Deliver for push consumers: a plain
 // publish from the server itself, on the pusher's goroutine (so records go
 // out in order), returning how many subscriptions it reached, which lets a
-// pusher hand back a record nobody received. A deliver subject captured by
-// another log is stored there first, like any publish. Push consumers
-// restored by logs.Open may push before New has built the broker, so it
-// waits until New is done.
+// pusher hand back a record nobody received. The manager refuses a deliver
+// subject any log captures, so a delivery is never stored. Before New is
+// done there is no broker and nobody to reach: it reports 0 receivers at
+// once rather than wait (a pusher must never block on a server that may
+// never finish starting), and the pusher tries again after its backoff.
 func (s *Server) deliver(subject string, headers, payload []byte) (int, error) {
-	<-s.ready
+	select {
+	case <-s.ready:
+	default:
+		return 0, nil
+	}
 	return s.broker.Publish(nil, &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}, broker.Target{})
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"github.com/ferrymq/ferry/internal/logs"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -245,5 +247,74 @@ func TestDeliverCountsReceivers(t *testing.T) {
 	subscribe(t, sub, sr, 1, "push.w")
 	if h := nextPush(t, sub, sr); h[logs.HeaderSeq] != "1" || h["Ferry-Deliveries"] != "1" || h["Ferry-Consumer"] != "w" {
 		t.Fatalf("push %v, want seq 1, first delivery", h)
+	}
+}
+
+// TestDeliverBeforeReady checks that a push before New is done reports
+// nobody at once instead of waiting for a server that may never be built.
+func TestDeliverBeforeReady(t *testing.T) {
+	s := &Server{ready: make(chan struct{})}
+	res := make(chan int, 1)
+	go func() {
+		n, err := s.deliver("push.w", nil, []byte("x"))
+		if err != nil {
+			t.Errorf("deliver: %v", err)
+		}
+		res <- n
+	}()
+	select {
+	case n := <-res:
+		if n != 0 {
+			t.Fatalf("deliver reached %d before the broker exists", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("deliver blocked before New was done")
+	}
+}
+
+// TestNewFailsOnCorruptConsumer checks that New returns the error of a log
+// that fails to load after one with a push consumer and a record to push.
+func TestNewFailsOnCorruptConsumer(t *testing.T) {
+	dir := t.TempDir()
+	m, err := logs.Open(logs.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if err := m.Create(logs.LogConfig{Name: name, Subjects: []string{name + ".>"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Consumer(logs.ConsumerConfig{Log: "a", Name: "w", DeliverSubject: "push.w", AckWait: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Append(context.Background(), "a.x", nil, []byte("x"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "consumers", "b")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "zzz.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		s, err := New(Options{Listen: "127.0.0.1:0", DataDir: dir})
+		if err == nil {
+			s.logs.Close()
+		}
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		if err == nil {
+			t.Fatal("New succeeded with a corrupt consumer file")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("New hung on a log that failed to load")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,6 +49,8 @@ type consumerState struct {
 	notify  chan struct{} // closed when redeliveries fall due or on an ack; nil when nobody waits
 	closed  bool
 
+	collects atomic.Int64 // collect passes, for tests
+
 	stop     chan struct{} // closed by close
 	pushDone chan struct{} // closed when the pusher returns; nil for a pull consumer
 }
@@ -71,9 +72,16 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 			return nil, err
 		}
 	}
-	e, err := m.log(cfg.Log)
-	if err != nil {
-		return nil, err
+	// m.mu stays read-locked so that no log is created between the deliver
+	// subject check and the consumer's creation.
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	e, ok := m.logs[cfg.Log]
+	if !ok {
+		return nil, fmt.Errorf("logs: log %q: %w", cfg.Log, ErrNotFound)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -89,8 +97,13 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Push() && slices.Contains(m.idx.Match(cfg.DeliverSubject), e) {
-		return nil, fmt.Errorf("logs: consumer %q on %q: %w: the log captures its deliver subject %q", name, cfg.Log, ErrInvalid, cfg.DeliverSubject)
+	// A deliver subject captured by a log would store every delivery
+	// again (and each retry to nobody once more), and a Ferry-Msg-Id
+	// would make every retry after the first a duplicate reaching nobody.
+	if cfg.Push() {
+		if in := m.idx.Match(cfg.DeliverSubject); len(in) > 0 {
+			return nil, fmt.Errorf("logs: consumer %q on %q: %w: log %q captures its deliver subject %q", name, cfg.Log, ErrInvalid, in[0].cfg.Name, cfg.DeliverSubject)
+		}
 	}
 	if s, ok := e.consumers[name]; ok {
 		if !cfg.sameAs(s.cfg) {
@@ -165,8 +178,7 @@ func (m *Manager) restoreConsumer(e *logEntry, d consumerDoc) error {
 	s.mu.Lock()
 	s.scheduleLocked(now)
 	s.mu.Unlock()
-	m.startPusher(s)
-	return nil
+	return nil // Open starts the pusher once every log loaded
 }
 
 // OpenConsumer returns a new handle on the existing named consumer name of

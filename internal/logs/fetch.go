@@ -68,6 +68,7 @@ func (c *Consumer) Fetch(ctx context.Context, max int, wait time.Duration) ([]De
 // collect claims up to max deliveries, dead-letters what is out of
 // deliveries, and saves the new position.
 func (s *consumerState) collect(max int) ([]Delivery, error) {
+	s.collects.Add(1)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -130,7 +131,7 @@ func (s *consumerState) redeliverLocked(now time.Time, max int, out []Delivery) 
 		}
 		if s.cfg.MaxDeliveries > 0 && p.deliveries >= s.cfg.MaxDeliveries {
 			delete(s.pending, seq)
-			dead = append(dead, deadRecord{rec, p.deliveries})
+			dead = append(dead, deadRecord{rec: rec, deliveries: p.deliveries})
 			continue
 		}
 		p.deliveries++

@@ -59,6 +59,13 @@ func Open(cfg Config) (*Manager, error) {
 			return nil, err
 		}
 	}
+	// Pushers start only once every log loaded: a failed Open has none,
+	// so its Close cannot wait on a delivery the caller is not ready for.
+	for _, e := range m.logs {
+		for _, s := range e.consumers {
+			m.startPusher(s)
+		}
+	}
 	return m, nil
 }
 
@@ -145,6 +152,9 @@ func (m *Manager) Create(cfg LogConfig) error {
 	if _, ok := m.logs[cfg.Name]; ok {
 		return fmt.Errorf("logs: create %q: %w", cfg.Name, ErrExists)
 	}
+	if err := m.checkDeliverSubjectsLocked(cfg); err != nil {
+		return err
+	}
 	if cfg.Storage == StorageFile {
 		// Leftovers of a delete interrupted after logs.json was rewritten.
 		os.RemoveAll(m.logDir(cfg.Name))
@@ -188,6 +198,26 @@ func (m *Manager) Delete(name string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("logs: delete %q: %w", name, err)
+	}
+	return nil
+}
+
+// checkDeliverSubjectsLocked refuses a new log whose subjects capture an
+// existing push consumer's deliver subject (see Consumer); m.mu must be
+// held.
+func (m *Manager) checkDeliverSubjectsLocked(cfg LogConfig) error {
+	for _, e := range m.logs {
+		e.mu.Lock()
+		for _, s := range e.consumers {
+			for _, p := range cfg.Subjects {
+				if s.cfg.Push() && subject.Match(p, s.cfg.DeliverSubject) {
+					e.mu.Unlock()
+					return fmt.Errorf("logs: create %q: %w: subject %q captures the deliver subject %q of push consumer %q on %q",
+						cfg.Name, ErrInvalid, p, s.cfg.DeliverSubject, s.name, e.cfg.Name)
+				}
+			}
+		}
+		e.mu.Unlock()
 	}
 	return nil
 }

@@ -57,12 +57,15 @@ func (s *consumerState) waitPusher() {
 // push runs a push consumer: it claims records as Fetch does (so
 // MaxAckPending, ack wait, redelivery and dead letters work the same) and
 // sends them to the deliver subject in order. With nothing to send it
-// sleeps until an append, an ack (room under MaxAckPending), a redelivery
-// falling due or close. A record that reached no subscriber is handed back
-// (not counted as a delivery, due again at once) and the pusher backs off,
-// from minPushBackoff doubling to maxPushBackoff: the broker has no
-// interest notification, so a consumer nobody listens to polls about once
-// a second and spends no CPU otherwise.
+// sleeps until an append (only while under MaxAckPending: at the cap an
+// append changes nothing), an ack, a redelivery falling due or close. A
+// record that reached no subscriber is handed back (not counted as a
+// delivery, due again at once); a record the broker refused (Deliver
+// returned an error) counts as a delivery and is dead-lettered once out of
+// deliveries. Either way the pusher backs off, from minPushBackoff
+// doubling to maxPushBackoff: the broker has no interest notification, so
+// a consumer nobody listens to polls about once a second and spends no CPU
+// otherwise.
 func (s *consumerState) push() {
 	defer close(s.pushDone)
 	var backoff time.Duration
@@ -76,6 +79,9 @@ func (s *consumerState) push() {
 			s.m.cfg.Logger.Warn("logs: push consumer read", "log", s.log.cfg.Name, "consumer", s.name, "err", err)
 		}
 		if err == nil && len(ds) == 0 {
+			if !s.hasRoom() {
+				logCh = nil // at the cap: only an ack, a redelivery or close matters
+			}
 			select {
 			case <-logCh:
 			case <-consCh:
@@ -84,12 +90,17 @@ func (s *consumerState) push() {
 			}
 			continue
 		}
-		sent := s.send(ds)
+		sent, derr := s.send(ds)
 		if err == nil && sent == len(ds) {
 			backoff = 0
 			continue
 		}
-		s.handBack(ds[sent:])
+		rest := ds[sent:]
+		if derr != nil {
+			s.refused(rest[0], derr)
+			rest = rest[1:]
+		}
+		s.handBack(rest)
 		backoff = min(max(2*backoff, minPushBackoff), maxPushBackoff)
 		if !s.sleep(backoff) {
 			return
@@ -97,9 +108,16 @@ func (s *consumerState) push() {
 	}
 }
 
+// hasRoom reports whether a new record may go out under MaxAckPending.
+func (s *consumerState) hasRoom() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roomLocked() > 0
+}
+
 // send delivers ds in order and returns how many reached someone; it stops
-// at the first that reached nobody or failed.
-func (s *consumerState) send(ds []Delivery) int {
+// at the first that reached nobody or failed, returning Deliver's error.
+func (s *consumerState) send(ds []Delivery) (int, error) {
 	fn := s.m.deliver.Load()
 	for i, d := range ds {
 		hdr := s.pushHeaders(d)
@@ -108,19 +126,48 @@ func (s *consumerState) send(ds []Delivery) int {
 			n, err := (*fn)(s.cfg.DeliverSubject, hdr, d.Record.Payload)
 			if err != nil {
 				s.m.cfg.Logger.Warn("logs: push delivery failed", "log", s.log.cfg.Name, "consumer", s.name, "seq", d.Record.Seq, "err", err)
-				return i
+				return i, err
 			}
 			if n == 0 {
-				return i
+				return i, nil
 			}
 		case s.m.cfg.Publish != nil:
 			s.m.cfg.Publish(s.cfg.DeliverSubject, hdr, d.Record.Payload)
 		default:
 			s.m.cfg.Logger.Warn("logs: push delivery dropped: no Deliver or Publish", "log", s.log.cfg.Name, "consumer", s.name)
-			return i
+			return i, nil
 		}
 	}
-	return len(ds)
+	return len(ds), nil
+}
+
+// refused handles a delivery the broker refused: it counted, so a pending
+// record out of deliveries (and any record under AckNone, which has one
+// delivery) is dead-lettered with the error as the reason; any other is
+// due again at once.
+func (s *consumerState) refused(d Delivery, cause error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	dead := s.cfg.Ack == AckNone
+	if p, ok := s.pending[d.Record.Seq]; ok && p.deliveries == d.Deliveries {
+		if s.cfg.MaxDeliveries > 0 && p.deliveries >= s.cfg.MaxDeliveries {
+			delete(s.pending, d.Record.Seq)
+			dead = true
+		} else {
+			p.due = s.m.cfg.Clock.Now()
+		}
+	}
+	s.mu.Unlock()
+	if !dead {
+		return
+	}
+	s.deadLetter([]deadRecord{{rec: d.Record, deliveries: d.Deliveries, reason: ReasonDeliverFailed + ": " + cause.Error()}})
+	if err := s.save(); err != nil {
+		s.m.cfg.Logger.Warn("logs: save consumer", "log", s.log.cfg.Name, "consumer", s.name, "err", err)
+	}
 }
 
 // handBack returns claimed deliveries that reached nobody: a pending one

@@ -20,12 +20,16 @@ const (
 	HeaderDeliveries    = "Ferry-Deliveries"
 	HeaderSubject       = "Ferry-Subject"
 	ReasonMaxDeliveries = "max deliveries"
+	// ReasonDeliverFailed, followed by ": " and the error, is a push
+	// delivery the broker refused (under AckNone, or out of deliveries).
+	ReasonDeliverFailed = "deliver failed"
 )
 
 // deadRecord is a record out of deliveries.
 type deadRecord struct {
 	rec        logstore.Record
 	deliveries int
+	reason     string // Ferry-DLQ-Reason; "" is ReasonMaxDeliveries
 }
 
 // scheduleLocked arms the timer for the earliest pending deadline, unless
@@ -76,7 +80,7 @@ func (s *consumerState) expire() {
 		}
 		delete(s.pending, seq)
 		if rec, err := s.log.store.Read(seq); err == nil {
-			dead = append(dead, deadRecord{rec, p.deliveries})
+			dead = append(dead, deadRecord{rec: rec, deliveries: p.deliveries})
 		}
 	}
 	if due {
@@ -102,8 +106,12 @@ func (s *consumerState) deadLetter(dead []deadRecord) {
 		if err != nil {
 			hs = nil // stored headers are opaque to the log; drop a bad block
 		}
+		reason := d.reason
+		if reason == "" {
+			reason = ReasonMaxDeliveries
+		}
 		hs = append(hs,
-			wire.HeaderField{Key: HeaderDLQReason, Value: ReasonMaxDeliveries},
+			wire.HeaderField{Key: HeaderDLQReason, Value: reason},
 			wire.HeaderField{Key: HeaderLog, Value: s.log.cfg.Name},
 			wire.HeaderField{Key: HeaderSeq, Value: strconv.FormatUint(d.rec.Seq, 10)},
 			wire.HeaderField{Key: HeaderDeliveries, Value: strconv.Itoa(d.deliveries)},
