@@ -111,7 +111,18 @@ func TestRecoveryTime(t *testing.T) {
 			t.Fatalf("%s: state after kill: %+v", tc.name, st)
 		}
 		t.Logf("%s: reopened %d MiB, %d records, %d segments in %v", tc.name, st.Bytes>>20, st.Msgs, st.Segments, took.Round(time.Millisecond))
+		if budget := recoveryBudget(size); tc.name == "verify" && took > budget {
+			t.Errorf("%s: reopen took %v, budget %v for %d MiB", tc.name, took.Round(time.Millisecond), budget, size>>20)
+		}
 	}
+}
+
+// recoveryBudget is a generous bound on a warm-cache verifying reopen of
+// size bytes: 2 s per GiB, at least 1 s. The default 32 MiB reopens in
+// tens of milliseconds, so only a large regression (or a badly overloaded
+// machine) trips it.
+func recoveryBudget(size int64) time.Duration {
+	return max(time.Duration(float64(2*time.Second)*float64(size)/(1<<30)), time.Second)
 }
 
 // fillAndKill runs TestRecoveryTimeChild on dir until it reports FULL,
