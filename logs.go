@@ -137,25 +137,7 @@ type logInfoJSON struct {
 		ReadOnly  string     `json:"read_only"`
 		Damaged   []SeqRange `json:"damaged"`
 	} `json:"state"`
-	Consumers []struct {
-		Name          string `json:"name"`
-		Durable       bool   `json:"durable"`
-		Ack           string `json:"ack"`
-		AckWaitMs     int64  `json:"ack_wait_ms"`
-		MaxDeliveries int    `json:"max_deliveries"`
-		DeadLetter    string `json:"dead_letter"`
-		consumerPushJSON
-		Delivered uint64 `json:"delivered"`
-		AckFloor  uint64 `json:"ack_floor"`
-		Pending   int    `json:"pending"`
-	} `json:"consumers"`
-}
-
-// consumerPushJSON holds the consumer fields added with push consumers.
-type consumerPushJSON struct {
-	MaxAckPending  int    `json:"max_ack_pending"`
-	DeliverSubject string `json:"deliver_subject"`
-	DeliverGroup   string `json:"deliver_group"`
+	Consumers []consumerJSON `json:"consumers"`
 }
 
 func (j *logInfoJSON) info() LogInfo {
@@ -170,10 +152,7 @@ func (j *logInfoJSON) info() LogInfo {
 	}
 	for _, ci := range j.Consumers {
 		in.Consumers = append(in.Consumers, ci.Name)
-		in.ConsumerDetails = append(in.ConsumerDetails, ConsumerInfo{Name: ci.Name, Durable: ci.Durable,
-			Ack: ci.Ack, AckWait: time.Duration(ci.AckWaitMs) * time.Millisecond, MaxDeliveries: ci.MaxDeliveries,
-			DeadLetter: ci.DeadLetter, MaxAckPending: ci.MaxAckPending, DeliverSubject: ci.DeliverSubject,
-			DeliverGroup: ci.DeliverGroup, Delivered: ci.Delivered, AckFloor: ci.AckFloor, Pending: ci.Pending})
+		in.ConsumerDetails = append(in.ConsumerDetails, ci.info())
 	}
 	return in
 }

@@ -103,16 +103,18 @@ type consumeJSON struct {
 
 // consumerJSON is the server's description of one consumer.
 type consumerJSON struct {
-	Name          string `json:"name"`
-	Durable       bool   `json:"durable"`
-	Ack           string `json:"ack"`
-	AckWaitMs     int64  `json:"ack_wait_ms"`
-	MaxDeliveries int    `json:"max_deliveries"`
-	DeadLetter    string `json:"dead_letter"`
-	consumerPushJSON
-	Delivered uint64 `json:"delivered"`
-	AckFloor  uint64 `json:"ack_floor"`
-	Pending   int    `json:"pending"`
+	Name           string `json:"name"`
+	Durable        bool   `json:"durable"`
+	Ack            string `json:"ack"`
+	AckWaitMs      int64  `json:"ack_wait_ms"`
+	MaxDeliveries  int    `json:"max_deliveries"`
+	DeadLetter     string `json:"dead_letter"`
+	MaxAckPending  int    `json:"max_ack_pending"`
+	DeliverSubject string `json:"deliver_subject"`
+	DeliverGroup   string `json:"deliver_group"`
+	Delivered      uint64 `json:"delivered"`
+	AckFloor       uint64 `json:"ack_floor"`
+	Pending        int    `json:"pending"`
 }
 
 func (j *consumerJSON) info() ConsumerInfo {

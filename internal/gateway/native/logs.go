@@ -36,7 +36,9 @@ type (
 	logName struct {
 		Name string `json:"name"`
 	}
-	logFetch struct {
+	// consumerSettings are the fields of fetch and consume that configure
+	// the consumer.
+	consumerSettings struct {
 		Log           string `json:"log"`
 		Consumer      string `json:"consumer"`
 		Start         string `json:"start"`
@@ -45,19 +47,15 @@ type (
 		MaxDeliveries int    `json:"max_deliveries"`
 		DeadLetter    string `json:"dead_letter"`
 		MaxAckPending int    `json:"max_ack_pending"`
-		Max           int    `json:"max"`
-		WaitMs        int64  `json:"wait_ms"`
+	}
+	logFetch struct {
+		consumerSettings
+		Max    int   `json:"max"`
+		WaitMs int64 `json:"wait_ms"`
 	}
 	// logConsume creates or opens a push consumer.
 	logConsume struct {
-		Log            string `json:"log"`
-		Consumer       string `json:"consumer"`
-		Start          string `json:"start"`
-		Ack            string `json:"ack"`
-		AckWaitMs      int64  `json:"ack_wait_ms"`
-		MaxDeliveries  int    `json:"max_deliveries"`
-		DeadLetter     string `json:"dead_letter"`
-		MaxAckPending  int    `json:"max_ack_pending"`
+		consumerSettings
 		DeliverSubject string `json:"deliver_subject"`
 		DeliverGroup   string `json:"deliver_group"`
 	}
@@ -261,8 +259,7 @@ func openFetch(lg Logs, f logFetch) (*logs.Consumer, error) {
 	if f.WaitMs < 0 || f.Max < 0 {
 		return nil, fmt.Errorf("%w: negative wait_ms or max", logs.ErrInvalid)
 	}
-	cfg, err := consumerConfig(logConsume{Log: f.Log, Consumer: f.Consumer, Start: f.Start, Ack: f.Ack,
-		AckWaitMs: f.AckWaitMs, MaxDeliveries: f.MaxDeliveries, DeadLetter: f.DeadLetter, MaxAckPending: f.MaxAckPending})
+	cfg, err := consumerConfig(logConsume{consumerSettings: f.consumerSettings})
 	if err != nil {
 		return nil, err
 	}
