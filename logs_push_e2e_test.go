@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,15 +239,17 @@ func TestE2EPushDeleteStopsGoroutines(t *testing.T) {
 	ctx := timeout(t, 20*time.Second)
 	nc := dial(t, s)
 	createLog(t, ctx, nc, "jobs")
-	before := runtime.NumGoroutine()
 	var got pushed
 	pc := consume(t, ctx, nc, ferry.ConsumerConfig{Log: "jobs", Name: "w"}, got.acking(t))
 	publishN(t, ctx, nc, "jobs.x", 1, 3)
 	eventually(t, "three records", func() bool { return got.len() == 3 })
+	if n := pushers(); n != 1 {
+		t.Fatalf("%d pushers running, want 1 (has the pusher's function been renamed?)", n)
+	}
 	if err := pc.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the pusher and the subscription's goroutine to end", func() bool { return runtime.NumGoroutine() <= before })
+	eventually(t, "the pusher to end", func() bool { return pushers() == 0 })
 	if err := nc.DeleteConsumer(ctx, "jobs", "w"); !errors.Is(err, ferry.ErrLogNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
@@ -256,7 +259,29 @@ func TestE2EPushDeleteStopsGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc.Stop()
-	eventually(t, "goroutines after the log's delete", func() bool { return runtime.NumGoroutine() <= before })
+	eventually(t, "the pusher to end after the log's delete", func() bool { return pushers() == 0 })
+}
+
+// pushers counts the goroutines running a push consumer's loop. Counting
+// them by name, rather than comparing runtime.NumGoroutine with a figure
+// taken earlier, cannot be fooled by another goroutine ending meanwhile.
+func pushers() int {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "logs.(*consumerState).push(") {
+			count++
+		}
+	}
+	return count
 }
 
 func TestE2EConsumeErrors(t *testing.T) {
