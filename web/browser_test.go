@@ -176,7 +176,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait("the streams panel shows the stream", `document.querySelector('#streams').textContent.includes("telemetry.paris")`)
+	wait("the streams panel shows the stream and its credit", `((text) => text.includes("telemetry.paris") && /\d+ msgs \//.test(text))(document.querySelector('#streams').textContent)`)
 	wait("the logs panel shows the log and its consumer", `document.querySelector('#logs').textContent.includes("indexer: 3 / 2")`)
 
 }

@@ -15,7 +15,10 @@ const (
 var ErrWindowExceeded = errors.New("stream: window exceeded")
 
 // Credit is an amount of messages and payload bytes.
-type Credit struct{ Msgs, Bytes uint64 }
+type Credit struct {
+	Msgs  uint64 `json:"msgs"`
+	Bytes uint64 `json:"bytes"`
+}
 
 // IsZero reports whether c grants nothing.
 func (c Credit) IsZero() bool { return c.Msgs == 0 && c.Bytes == 0 }

@@ -50,7 +50,7 @@ function renderStreams(list) {
   const streams = list.streams || [];
   $("streams-count").textContent = list.total ?? streams.length;
   fill($("streams"), streams.map((s) => {
-    const credit = s.unpaced ? "unpaced" : `${s.credit.Msgs} msgs / ${bytes(s.credit.Bytes)}`;
+    const credit = s.unpaced ? "unpaced" : `${s.credit.msgs} msgs / ${bytes(s.credit.bytes)}`;
     const recv = s.receivers.map((r) => r.id + (r.lossy ? " (lossy)" : "")).join(", ");
     return el("tr", {},
       cell(`#${s.id}`), el("td", {}, badge(s.channel ? "channel" : "stream")), cell(s.subject), cell(s.opener),

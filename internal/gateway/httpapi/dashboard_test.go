@@ -82,6 +82,19 @@ func TestStreamsAPI(t *testing.T) {
 		len(s.Receivers) != 1 || s.Receivers[0].ID != "dash" || s.BackCredit == nil {
 		t.Errorf("stream %+v", s)
 	}
+	// The credits are snake_case like every other field.
+	var raw struct {
+		Streams []map[string]any `json:"streams"`
+	}
+	getJSON(t, f, "/api/v1/streams", 200, &raw)
+	for _, k := range []string{"credit", "back_credit"} {
+		c, ok := raw.Streams[0][k].(map[string]any)
+		_, msgs := c["msgs"]
+		_, bytes := c["bytes"]
+		if !ok || !msgs || !bytes || len(c) != 2 {
+			t.Errorf("%s: %v, want {msgs, bytes}", k, raw.Streams[0][k])
+		}
+	}
 }
 
 func TestLogViews(t *testing.T) {
