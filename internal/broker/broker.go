@@ -137,16 +137,16 @@ func New(cfg Config) *Broker {
 func (b *Broker) Config() Config { return b.cfg }
 
 type counters struct {
-	bytesIn, msgsOut, bytesOut        atomic.Uint64
 	noReceivers, slowConsumers        atomic.Uint64
 	failovers                         atomic.Uint64
 	streams, streamMsgs, streamStalls atomic.Uint64
 	subscriptions                     atomic.Int64
-	msgsInByMode                      [NumModes]atomic.Uint64 // indexed by Mode
+	// Indexed by Mode; totals are their sums, so a message costs no more
+	// atomic additions than with totals alone.
+	msgsIn, bytesIn, msgsOut, bytesOut [NumModes]atomic.Uint64
 }
 
-// NumModes is the number of routing modes, the length of
-// Stats.MsgsInByMode.
+// NumModes is the number of routing modes, the length of Stats.ByMode.
 const NumModes = int(ModeAnycast) + 1
 
 // Stats is a snapshot of the broker's counters.
@@ -166,8 +166,19 @@ type Stats struct {
 	// MsgsInByMode splits MsgsIn by routing mode, indexed by Mode:
 	// publish, unicast, broadcast, multicast, anycast.
 	MsgsInByMode [NumModes]uint64
+	// ByMode splits the in and out counters by routing mode, indexed by
+	// Mode (ByMode[m].MsgsIn == MsgsInByMode[m]).
+	ByMode [NumModes]ModeStats
 	// Uptime is the time since the broker was created.
 	Uptime time.Duration
+}
+
+// ModeStats are the counters of one routing mode.
+type ModeStats struct {
+	MsgsIn   uint64 // messages published in this mode
+	BytesIn  uint64 // their payload bytes
+	MsgsOut  uint64 // deliveries of messages published in this mode
+	BytesOut uint64 // their payload bytes
 }
 
 // Stats returns a snapshot of the broker's counters.
@@ -175,21 +186,10 @@ func (b *Broker) Stats() Stats {
 	b.mu.RLock()
 	n := len(b.endpoints)
 	b.mu.RUnlock()
-	var byMode [NumModes]uint64
-	var msgsIn uint64 // the sum of the modes: one counter less per message
-	for i := range byMode {
-		byMode[i] = b.stats.msgsInByMode[i].Load()
-		msgsIn += byMode[i]
-	}
-	return Stats{
-		MsgsInByMode:  byMode,
+	st := Stats{
 		Uptime:        b.cfg.Clock.Now().Sub(b.started),
 		Endpoints:     n,
 		Subscriptions: b.stats.subscriptions.Load(),
-		MsgsIn:        msgsIn,
-		BytesIn:       b.stats.bytesIn.Load(),
-		MsgsOut:       b.stats.msgsOut.Load(),
-		BytesOut:      b.stats.bytesOut.Load(),
 		NoReceivers:   b.stats.noReceivers.Load(),
 		SlowConsumers: b.stats.slowConsumers.Load(),
 		Failovers:     b.stats.failovers.Load(),
@@ -197,4 +197,16 @@ func (b *Broker) Stats() Stats {
 		StreamMsgs:    b.stats.streamMsgs.Load(),
 		StreamStalls:  b.stats.streamStalls.Load(),
 	}
+	for i := range st.ByMode {
+		m := ModeStats{
+			MsgsIn: b.stats.msgsIn[i].Load(), BytesIn: b.stats.bytesIn[i].Load(),
+			MsgsOut: b.stats.msgsOut[i].Load(), BytesOut: b.stats.bytesOut[i].Load(),
+		}
+		st.ByMode[i], st.MsgsInByMode[i] = m, m.MsgsIn
+		st.MsgsIn += m.MsgsIn
+		st.BytesIn += m.BytesIn
+		st.MsgsOut += m.MsgsOut
+		st.BytesOut += m.BytesOut
+	}
+	return st
 }

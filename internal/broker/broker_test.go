@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ferrymq/ferry/internal/route"
 )
 
 // recorder is a Sink that keeps what it receives.
@@ -317,5 +319,34 @@ func TestPublishDoesNotAllocate(t *testing.T) {
 		if a := testing.AllocsPerRun(1000, func() { br.Publish(pub, m, target) }); a != 0 {
 			t.Errorf("%s allocates %.1f per message", name, a)
 		}
+	}
+}
+
+// TestStatsByMode checks that messages and bytes, in and out, are counted
+// per routing mode and that the totals are their sums.
+func TestStatsByMode(t *testing.T) {
+	b := newTestBroker()
+	a, _ := connect(t, b, "a")
+	c, _ := connect(t, b, "c")
+	subscribe(t, b, a, 1, "x.>", "", ScopeTopic|ScopeInbox)
+	subscribe(t, b, c, 1, "x.>", "", ScopeTopic|ScopeInbox)
+	publish(t, b, c, "x.1", "abc", Target{})                                               // 2 deliveries
+	publish(t, b, c, "x.2", "abcd", Target{Mode: ModeUnicast, To: []byte("a")})            // 1
+	publish(t, b, c, "x.3", "ab", Target{Mode: ModeBroadcast})                             // 2
+	publish(t, b, c, "x.4", "a", Target{Mode: ModeAnycast, Policy: route.RoundRobin})      // 1
+	publish(t, b, c, "nobody", "abcde", Target{Mode: ModeMulticast, Where: []byte("k=v")}) // 0
+	st := b.Stats()
+	want := [NumModes]ModeStats{
+		ModePublish:   {MsgsIn: 1, BytesIn: 3, MsgsOut: 2, BytesOut: 6},
+		ModeUnicast:   {MsgsIn: 1, BytesIn: 4, MsgsOut: 1, BytesOut: 4},
+		ModeBroadcast: {MsgsIn: 1, BytesIn: 2, MsgsOut: 2, BytesOut: 4},
+		ModeMulticast: {MsgsIn: 1, BytesIn: 5},
+		ModeAnycast:   {MsgsIn: 1, BytesIn: 1, MsgsOut: 1, BytesOut: 1},
+	}
+	if st.ByMode != want {
+		t.Fatalf("by mode %+v, want %+v", st.ByMode, want)
+	}
+	if st.MsgsIn != 5 || st.BytesIn != 15 || st.MsgsOut != 6 || st.BytesOut != 15 || st.MsgsInByMode != [NumModes]uint64{1, 1, 1, 1, 1} {
+		t.Fatalf("totals %+v", st)
 	}
 }

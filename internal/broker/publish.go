@@ -117,8 +117,8 @@ func (b *Broker) route(ep *Endpoint, m *Message, t Target) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	b.stats.msgsInByMode[t.Mode].Add(1) // t.Mode is valid: the switch above rejected the rest
-	b.stats.bytesIn.Add(uint64(len(m.Payload)))
+	b.stats.msgsIn[t.Mode].Add(1) // t.Mode is valid: the switch above rejected the rest
+	b.stats.bytesIn[t.Mode].Add(uint64(len(m.Payload)))
 	if n == 0 {
 		b.stats.noReceivers.Add(1)
 	}
@@ -246,8 +246,12 @@ func (b *Broker) deliver(s *Subscription, m *Message) bool {
 	if !s.ep.sink.Deliver(s.sid, m) {
 		return false
 	}
-	b.stats.msgsOut.Add(1)
-	b.stats.bytesOut.Add(uint64(len(m.Payload)))
+	mode := m.Mode
+	if int(mode) >= NumModes {
+		mode = ModePublish // not from Publish, which sets a valid mode
+	}
+	b.stats.msgsOut[mode].Add(1)
+	b.stats.bytesOut[mode].Add(uint64(len(m.Payload)))
 	return true
 }
 
