@@ -65,7 +65,8 @@ type pending struct {
 // first use (starting at cfg.Start) and shared afterwards; opening it with
 // a different ack mode, ack wait, max deliveries or dead-letter subject
 // fails with ErrExists. Durable consumers of file logs keep their position
-// across restarts.
+// across restarts. A push consumer whose deliver subject any log captures
+// is ErrInvalid.
 func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Name != "" {
 		if err := validateName("consumer", cfg.Name); err != nil {

@@ -137,7 +137,8 @@ func (m *Manager) consumerDir(log string) string {
 	return filepath.Join(m.cfg.Dir, consumersDir, log)
 }
 
-// Create defines a new log and opens its storage.
+// Create defines a new log and opens its storage. A log whose subjects
+// capture a push consumer's deliver subject is ErrInvalid.
 func (m *Manager) Create(cfg LogConfig) error {
 	hasDir := m.cfg.Dir != ""
 	cfg = cfg.withDefaults(hasDir)
