@@ -114,11 +114,13 @@ func (r *decisionRing) record(at time.Time, sender *Endpoint, from, subj []byte,
 	r.mu.Unlock()
 }
 
-// list returns the recorded decisions, newest first.
-func (r *decisionRing) list() []Decision {
+// list returns the newest k recorded decisions (all for k ≥ the ring's
+// size; none for k ≤ 0), newest first. Only those have their reason
+// formatted.
+func (r *decisionRing) list(k int) []Decision {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := min(r.next, uint64(len(r.slots)))
+	n := min(r.next, uint64(len(r.slots)), uint64(max(k, 0)))
 	out := make([]Decision, 0, n)
 	for i := uint64(1); i <= n; i++ {
 		out = append(out, r.slots[(r.next-i)%uint64(len(r.slots))].view())
@@ -173,7 +175,12 @@ func (s *decisionSlot) reason() string {
 
 // Decisions returns the recent routing decisions of targeted sends, newest
 // first: at most Config.Decisions of them.
-func (b *Broker) Decisions() []Decision { return b.decisions.list() }
+func (b *Broker) Decisions() []Decision { return b.decisions.list(len(b.decisions.slots)) }
+
+// RecentDecisions returns the newest k routing decisions (fewer when fewer
+// are kept; none for k ≤ 0), newest first. Reasons are formatted when read,
+// so a caller that shows only a few should ask for only a few.
+func (b *Broker) RecentDecisions(k int) []Decision { return b.decisions.list(k) }
 
 // recordDecision keeps the decision of a targeted send.
 func (b *Broker) recordDecision(sender *Endpoint, m *Message, t *Target, d *decision) {

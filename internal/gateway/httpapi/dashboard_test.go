@@ -34,6 +34,42 @@ func TestDecisionsAPI(t *testing.T) {
 	}
 }
 
+// TestRecentDecisions: the snapshot reads only the decisions it sends, the
+// newest, in the order of the full list.
+func TestRecentDecisions(t *testing.T) {
+	f := newFixture(t)
+	for range 10 {
+		f.workload(t) // 7 decisions each
+	}
+	all := f.b.Decisions()
+	if len(all) != 70 {
+		t.Fatalf("%d decisions, want 70", len(all))
+	}
+	for _, k := range []int{-1, 0, 1, 7, 50, 70, 300} {
+		got := f.b.RecentDecisions(k)
+		want := all[:min(max(k, 0), len(all))]
+		if len(got) != len(want) {
+			t.Errorf("k %d: %d decisions, want %d", k, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i].Time != want[i].Time || got[i].Mode != want[i].Mode || got[i].Reason != want[i].Reason {
+				t.Errorf("k %d: [%d] %+v, want %+v", k, i, got[i], want[i])
+			}
+		}
+	}
+	_, url := eventServer(t, f, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp := openStream(t, ctx, url)
+	defer resp.Body.Close()
+	_, data := (&stream{resp: resp, r: bufio.NewReader(resp.Body)}).nextEvent(t)
+	var snap httpapi.Snapshot
+	if err := json.Unmarshal([]byte(data), &snap); err != nil || len(snap.Decisions) != 50 || snap.Decisions[49].Reason != all[49].Reason {
+		t.Errorf("snapshot: %v, %d decisions", err, len(snap.Decisions))
+	}
+}
+
 func TestSubjectsAPI(t *testing.T) {
 	f := newFixture(t)
 	f.workload(t)

@@ -34,10 +34,10 @@ func (h *Handler) snapshot() Snapshot {
 	}
 	lv := h.logViews()
 	h.watch(lv)
-	d, ev := h.cfg.Broker.Decisions(), h.cfg.Broker.Events()
+	ev := h.cfg.Broker.Events()
 	return Snapshot{Server: h.serverInfo(), Endpoints: eps, Groups: g,
 		Subjects: h.topSubjects(DefaultTopSubjects), Streams: h.streamList(), Logs: lv,
-		Decisions: d[:min(len(d), snapshotDecisions)], Events: ev[:min(len(ev), snapshotEvents)]}
+		Decisions: h.cfg.Broker.RecentDecisions(snapshotDecisions), Events: ev[:min(len(ev), snapshotEvents)]}
 }
 
 // eventStream serves /api/v1/events as Server-Sent Events: a "snapshot"
