@@ -76,7 +76,8 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	if err := pub.Flush(ctx); err != nil { // the server has handled every publish
 		t.Fatal(err)
 	}
-	// deliveries: 4 news + 2 unicast + 2 broadcast + 2 multicast + 3 anycast
+	// deliveries: 4 news + 2 unicast + 2 broadcast + 2 multicast + 3 anycast,
+	// 5 bytes each
 	body := scrape(t, s)
 	wantMetrics(t, body,
 		`ferry_messages_in_total{mode="publish"} 5`,
@@ -84,9 +85,18 @@ func TestMetricsAfterWorkload(t *testing.T) {
 		`ferry_messages_in_total{mode="broadcast"} 1`,
 		`ferry_messages_in_total{mode="multicast"} 1`,
 		`ferry_messages_in_total{mode="anycast"} 3`,
-		"ferry_bytes_in_total 60",
-		"ferry_messages_out_total 13",
-		"ferry_bytes_out_total 65",
+		`ferry_bytes_in_total{mode="publish"} 25`,
+		`ferry_bytes_in_total{mode="unicast"} 10`,
+		`ferry_bytes_in_total{mode="broadcast"} 5`,
+		`ferry_bytes_in_total{mode="multicast"} 5`,
+		`ferry_bytes_in_total{mode="anycast"} 15`,
+		`ferry_messages_out_total{mode="publish"} 4`,
+		`ferry_messages_out_total{mode="unicast"} 2`,
+		`ferry_messages_out_total{mode="broadcast"} 2`,
+		`ferry_messages_out_total{mode="multicast"} 2`,
+		`ferry_messages_out_total{mode="anycast"} 3`,
+		`ferry_bytes_out_total{mode="publish"} 20`,
+		`ferry_bytes_out_total{mode="multicast"} 10`,
 		"ferry_no_receivers_total 1",
 		"ferry_connections 4",
 		"ferry_request_latency_seconds_count 0",

@@ -7,7 +7,7 @@ import (
 
 // collector turns the broker's counters into metrics at scrape time, so
 // metrics cost nothing per message. Series are bounded: the only label is
-// the routing mode.
+// the routing mode (five values).
 type collector struct {
 	h *Handler
 
@@ -37,9 +37,9 @@ func newCollector(h *Handler) *collector {
 		uptime:        d("uptime_seconds", "Seconds since the server started."),
 		info:          d("info", "Server identity; always 1.", "server", "version"),
 		msgsIn:        d("messages_in_total", "Messages published, by routing mode.", "mode"),
-		bytesIn:       d("bytes_in_total", "Payload bytes published."),
-		msgsOut:       d("messages_out_total", "Deliveries to subscriptions."),
-		bytesOut:      d("bytes_out_total", "Payload bytes delivered."),
+		bytesIn:       d("bytes_in_total", "Payload bytes published, by routing mode.", "mode"),
+		msgsOut:       d("messages_out_total", "Deliveries to subscriptions, by the routing mode of the message.", "mode"),
+		bytesOut:      d("bytes_out_total", "Payload bytes delivered, by the routing mode of the message.", "mode"),
 		noReceivers:   d("no_receivers_total", "Publishes that reached nobody."),
 		slowConsumers: d("slow_consumers_total", "Connections cut for falling behind."),
 		dropped:       d("dropped_total", "Messages dropped by subscriptions' backpressure policies."),
@@ -77,12 +77,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.subscriptions, float64(st.Subscriptions))
 	gauge(c.uptime, c.h.uptime(&st).Seconds())
 	gauge(c.info, 1, c.h.cfg.Name, c.h.cfg.Version)
-	for i, n := range st.MsgsInByMode {
-		counter(c.msgsIn, n, modeNames[i])
+	for i, m := range st.ByMode {
+		counter(c.msgsIn, m.MsgsIn, modeNames[i])
+		counter(c.bytesIn, m.BytesIn, modeNames[i])
+		counter(c.msgsOut, m.MsgsOut, modeNames[i])
+		counter(c.bytesOut, m.BytesOut, modeNames[i])
 	}
-	counter(c.bytesIn, st.BytesIn)
-	counter(c.msgsOut, st.MsgsOut)
-	counter(c.bytesOut, st.BytesOut)
 	counter(c.noReceivers, st.NoReceivers)
 	counter(c.slowConsumers, st.SlowConsumers)
 	counter(c.dropped, c.h.dropped())
