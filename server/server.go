@@ -94,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	defer close(s.ready)
 	s.http = httpapi.New(httpapi.Config{
 		Broker: b, Name: o.Name, Version: Version,
-		Connections: g.NumConns, Dropped: g.Dropped, Uptime: s.uptime,
+		Connections: g.NumConns, Drops: g.DroppedBy, Uptime: s.uptime,
 		Logs:           func() []httpapi.LogView { return httpapi.LogViews(lm.List()) },
 		ProcessMetrics: true,
 		Metrics:        ms,

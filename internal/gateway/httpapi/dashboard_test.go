@@ -151,7 +151,7 @@ func TestLogViews(t *testing.T) {
 	}
 
 	b := broker.New(broker.Config{})
-	h := httpapi.New(httpapi.Config{Broker: b, Logs: func() []httpapi.LogView { return lv }, Dropped: func() uint64 { return 5 }})
+	h := httpapi.New(httpapi.Config{Broker: b, Logs: func() []httpapi.LogView { return lv }, Drops: func() map[string]uint64 { return map[string]uint64{"drop-oldest": 5} }})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f := &fixture{b: b, h: h, srv: srv}

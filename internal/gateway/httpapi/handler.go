@@ -18,10 +18,12 @@ import (
 // may be nil (they then read as zero).
 type Config struct {
 	Broker      *broker.Broker
-	Name        string        // server name, e.g. "ferry"
-	Version     string        // server version, e.g. "0.1.0"
-	Connections func() int    // open client connections (native gateway)
-	Dropped     func() uint64 // messages dropped by backpressure policies (native gateway)
+	Name        string     // server name, e.g. "ferry"
+	Version     string     // server version, e.g. "0.1.0"
+	Connections func() int // open client connections (native gateway)
+	// Drops are the messages dropped by backpressure policies and lossy
+	// streams (native gateway), by reason.
+	Drops func() map[string]uint64
 	// Uptime returns the time the server has been running; nil uses the
 	// broker's Stats.Uptime.
 	Uptime func() time.Duration
@@ -138,11 +140,19 @@ func (h *Handler) connections() int {
 	return h.cfg.Connections()
 }
 
-func (h *Handler) dropped() uint64 {
-	if h.cfg.Dropped == nil {
-		return 0
+func (h *Handler) drops() map[string]uint64 {
+	if h.cfg.Drops == nil {
+		return nil
 	}
-	return h.cfg.Dropped()
+	return h.cfg.Drops()
+}
+
+func (h *Handler) dropped() uint64 {
+	var n uint64
+	for _, d := range h.drops() {
+		n += d
+	}
+	return n
 }
 
 func (h *Handler) uptime(st *broker.Stats) time.Duration {

@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	dropped := uint64(7)
 	h := httpapi.New(httpapi.Config{
 		Broker: b, Name: "test", Version: "9.9.9",
-		Connections: func() int { return 4 }, Dropped: func() uint64 { return dropped },
+		Connections: func() int { return 4 }, Drops: func() map[string]uint64 { return map[string]uint64{"drop-newest": dropped - 2, "max-pending": 2} },
 		Uptime: func() time.Duration { return 90 * time.Second },
 	})
 	srv := httptest.NewServer(h)
@@ -132,7 +132,8 @@ func TestMetrics(t *testing.T) {
 		`ferry_bytes_out_total{mode="anycast"} 15`,
 		"ferry_no_receivers_total 1",
 		"ferry_slow_consumers_total 0",
-		"ferry_dropped_total 7",
+		`ferry_dropped_total{reason="drop-newest"} 5`,
+		`ferry_dropped_total{reason="max-pending"} 2`,
 		"ferry_failovers_total 0",
 		"ferry_streams_total 0",
 		"ferry_stream_messages_total 0",

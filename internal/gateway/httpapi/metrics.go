@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -42,7 +45,7 @@ func newCollector(h *Handler) *collector {
 		bytesOut:      d("bytes_out_total", "Payload bytes delivered, by the routing mode of the message.", "mode"),
 		noReceivers:   d("no_receivers_total", "Publishes that reached nobody."),
 		slowConsumers: d("slow_consumers_total", "Connections cut for falling behind."),
-		dropped:       d("dropped_total", "Messages dropped by subscriptions' backpressure policies."),
+		dropped:       d("dropped_total", "Messages dropped before delivery, by reason: a backpressure policy (drop-newest, drop-oldest, latest-per-key) or a lossy stream at max_pending.", "reason"),
 		failovers:     d("failovers_total", "Anycast requests handed to the next candidate."),
 		streams:       d("streams_total", "Streams and channels opened."),
 		streamMsgs:    d("stream_messages_total", "Stream messages relayed (once per sender message)."),
@@ -85,7 +88,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.noReceivers, st.NoReceivers)
 	counter(c.slowConsumers, st.SlowConsumers)
-	counter(c.dropped, c.h.dropped())
+	drops := c.h.drops()
+	for _, reason := range slices.Sorted(maps.Keys(drops)) {
+		counter(c.dropped, drops[reason], reason)
+	}
 	counter(c.failovers, st.Failovers)
 	counter(c.streams, st.Streams)
 	counter(c.streamMsgs, st.StreamMsgs)

@@ -91,7 +91,7 @@ func (c *conn) deliverQueued(sid uint64, q *subQueue, m *broker.Message) bool {
 	d := q.Dropped() - dropped
 	c.mu.Unlock()
 	if d > 0 {
-		c.g.dropped.Add(d)
+		c.g.dropped[dropReason(q.Policy())].Add(d)
 	}
 	if over {
 		c.slowConsumer("outbound buffer passed max_pending")

@@ -272,6 +272,9 @@ func TestDropPoliciesKeepTheSubscriberConnected(t *testing.T) {
 			if reported == 0 || reported != g.Dropped() || uint64(len(seqs))+reported != n {
 				t.Fatalf("received %d, %s %d, gateway dropped %d; want received + dropped = %d", len(seqs), wire.DroppedHeader, reported, g.Dropped(), n)
 			}
+			if by := g.DroppedBy(); by[tt.name] != reported || len(by) != numDropReasons {
+				t.Fatalf("drops by reason %v, want all %d under %s", by, reported, tt.name)
+			}
 			if sc := b.Stats().SlowConsumers; sc != 0 {
 				t.Fatalf("slow consumers = %d, want 0", sc)
 			}

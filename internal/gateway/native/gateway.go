@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrymq/ferry/internal/broker"
 	"github.com/ferrymq/ferry/internal/metrics"
+	"github.com/ferrymq/ferry/internal/stream"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -50,8 +51,8 @@ type Gateway struct {
 	closing  bool
 	wg       sync.WaitGroup // one per live connection goroutine and the accept loop
 	maxFrame int
-	dropped  atomic.Uint64 // messages dropped by subscriptions' backpressure policies
-	requests *requestTimes // nil without Config.Metrics
+	dropped  [numDropReasons]atomic.Uint64 // messages dropped, by dropReason
+	requests *requestTimes                 // nil without Config.Metrics
 }
 
 // New returns a gateway onto b.
@@ -129,10 +130,50 @@ func (g *Gateway) accept(nc net.Conn) {
 	}()
 }
 
+// Why the gateway dropped a message it was to deliver, as DroppedBy names
+// them: a lossy stream's frame that found the connection at max_pending,
+// or a subscription's backpressure policy.
+const (
+	dropMaxPending = iota
+	dropNewest
+	dropOldest
+	dropLatestPerKey
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{"max-pending", "drop-newest", "drop-oldest", "latest-per-key"}
+
+// dropReason is the reason a queue with policy p drops for.
+func dropReason(p stream.Policy) int {
+	switch p {
+	case stream.DropNewest:
+		return dropNewest
+	case stream.LatestPerKey:
+		return dropLatestPerKey
+	}
+	return dropOldest
+}
+
 // Dropped returns the number of messages dropped so far by subscriptions'
-// backpressure policies (drop-newest, drop-oldest, latest-per-key), on all
-// connections.
-func (g *Gateway) Dropped() uint64 { return g.dropped.Load() }
+// backpressure policies (drop-newest, drop-oldest, latest-per-key) and by
+// lossy streams, on all connections.
+func (g *Gateway) Dropped() uint64 {
+	var n uint64
+	for i := range g.dropped {
+		n += g.dropped[i].Load()
+	}
+	return n
+}
+
+// DroppedBy returns Dropped split by reason: "max-pending", "drop-newest",
+// "drop-oldest" and "latest-per-key", every one present.
+func (g *Gateway) DroppedBy() map[string]uint64 {
+	m := make(map[string]uint64, numDropReasons)
+	for i, name := range dropReasonNames {
+		m[name] = g.dropped[i].Load()
+	}
+	return m
+}
 
 // NumConns returns the number of live connections.
 func (g *Gateway) NumConns() int {

@@ -90,10 +90,11 @@ func (c *conn) removeStreamQueue(id uint64) {
 func (c *conn) streamDataQueuedLocked(q *streamQueue, f *broker.StreamFrame) {
 	est := dataEstimate(f.Headers, f.Payload)
 	var dropped uint64
+	reason := dropReason(q.Policy())
 	switch {
 	case c.pending+est > c.g.cfg.MaxPending:
 		q.Discard()
-		dropped = 1
+		dropped, reason = 1, dropMaxPending
 	case q.Direct():
 		c.appendDataLocked(f.Stream, q, f.Seq, f.Headers, f.Payload)
 	default:
@@ -111,7 +112,7 @@ func (c *conn) streamDataQueuedLocked(q *streamQueue, f *broker.StreamFrame) {
 		dropped = q.Dropped() - before
 	}
 	if dropped > 0 {
-		c.g.dropped.Add(dropped)
+		c.g.dropped[reason].Add(dropped)
 	}
 }
 
