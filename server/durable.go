@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 	"unsafe"
 
@@ -47,8 +49,9 @@ func (d durable) Append(ctx context.Context, subject, headers, payload []byte) (
 // deliver is the logs manager's Deliver for push consumers: a plain
 // publish from the server itself, on the pusher's goroutine (so records go
 // out in order), returning how many subscriptions it reached, which lets a
-// pusher hand back a record nobody received. The manager refuses a deliver
-// subject any log captures, so a delivery is never stored. Before New is
+// pusher hand back a record nobody received. The manager refuses to create
+// a push consumer on a deliver subject a log captures, so deliveries are
+// not stored (one created before that rule may be). Before New is
 // done there is no broker and nobody to reach: it reports 0 receivers at
 // once rather than wait (a pusher must never block on a server that may
 // never finish starting), and the pusher tries again after its backoff.
@@ -58,7 +61,12 @@ func (s *Server) deliver(subject string, headers, payload []byte) (int, error) {
 	default:
 		return 0, nil
 	}
-	return s.broker.Publish(nil, &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}, broker.Target{})
+	n, err := s.broker.Publish(nil, &broker.Message{Subject: []byte(subject), Headers: headers, Payload: payload}, broker.Target{})
+	if errors.Is(err, broker.ErrPayloadTooLarge) || errors.Is(err, broker.ErrHeadersTooLarge) ||
+		errors.Is(err, broker.ErrInvalidSubject) || errors.Is(err, broker.ErrInvalidHeaders) {
+		err = fmt.Errorf("%w: %w", logs.ErrUndeliverable, err) // retrying cannot help
+	}
+	return n, err
 }
 
 // msgID returns the Ferry-Msg-Id header's value, or "" (headers were

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"github.com/ferrymq/ferry/internal/logs"
 	"net"
 	"os"
@@ -316,5 +317,28 @@ func TestNewFailsOnCorruptConsumer(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("New hung on a log that failed to load")
+	}
+}
+
+// TestDeliverUndeliverable checks that a push the broker can never take is
+// marked so the manager dead-letters it instead of retrying.
+func TestDeliverUndeliverable(t *testing.T) {
+	s := startServerIn(t, "")
+	defer shutdown(t, s)
+	tests := []struct {
+		name    string
+		subject string
+		payload []byte
+		never   bool
+	}{
+		{"fine", "push.w", []byte("x"), false},
+		{"payload too large", "push.w", make([]byte, s.opts.MaxPayload+1), true},
+		{"invalid subject", "push..w", []byte("x"), true},
+	}
+	for _, tt := range tests {
+		_, err := s.deliver(tt.subject, nil, tt.payload)
+		if got := errors.Is(err, logs.ErrUndeliverable); got != tt.never {
+			t.Errorf("%s: deliver error %v, undeliverable %v, want %v", tt.name, err, got, tt.never)
+		}
 	}
 }

@@ -126,21 +126,7 @@ func (f *failover) replied(m *Message) {
 
 // Declined reports whether an encoded header block carries
 // Ferry-Status: declined, the answer of a receiver that will not reply.
-func Declined(headers []byte) bool {
-	if len(headers) == 0 {
-		return false
-	}
-	hs, err := wire.ParseHeaders(headers)
-	if err != nil {
-		return false
-	}
-	for _, h := range hs {
-		if h.Key == StatusHeader && h.Value == StatusDeclined {
-			return true
-		}
-	}
-	return false
-}
+func Declined(headers []byte) bool { return wire.HasHeader(headers, StatusHeader, StatusDeclined) }
 
 // dropLocked ends tracking of p; p.mu must be held.
 func (f *failover) dropLocked(p *pendingReq) {

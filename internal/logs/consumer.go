@@ -65,8 +65,8 @@ type pending struct {
 // first use (starting at cfg.Start) and shared afterwards; opening it with
 // a different ack mode, ack wait, max deliveries or dead-letter subject
 // fails with ErrExists. Durable consumers of file logs keep their position
-// across restarts. A push consumer whose deliver subject any log captures
-// is ErrInvalid.
+// across restarts. Creating a push consumer whose deliver subject any log
+// captures is ErrInvalid.
 func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Name != "" {
 		if err := validateName("consumer", cfg.Name); err != nil {
@@ -98,6 +98,12 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if s, ok := e.consumers[name]; ok {
+		if !cfg.sameAs(s.cfg) {
+			return nil, fmt.Errorf("logs: consumer %q on %q: %w with a different configuration", name, cfg.Log, ErrExists)
+		}
+		return &Consumer{s: s}, nil // one made before the rule below stays usable
+	}
 	// A deliver subject captured by a log would store every delivery
 	// again (and each retry to nobody once more), and a Ferry-Msg-Id
 	// would make every retry after the first a duplicate reaching nobody.
@@ -105,12 +111,6 @@ func (m *Manager) Consumer(cfg ConsumerConfig) (*Consumer, error) {
 		if in := m.idx.Match(cfg.DeliverSubject); len(in) > 0 {
 			return nil, fmt.Errorf("logs: consumer %q on %q: %w: log %q captures its deliver subject %q", name, cfg.Log, ErrInvalid, in[0].cfg.Name, cfg.DeliverSubject)
 		}
-	}
-	if s, ok := e.consumers[name]; ok {
-		if !cfg.sameAs(s.cfg) {
-			return nil, fmt.Errorf("logs: consumer %q on %q: %w with a different configuration", name, cfg.Log, ErrExists)
-		}
-		return &Consumer{s: s}, nil
 	}
 	next, err := m.startSeq(e, cfg.Start)
 	if err != nil {

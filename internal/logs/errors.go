@@ -13,4 +13,8 @@ var (
 	ErrInvalid = errors.New("logs: invalid")
 	// ErrClosed means the manager, log or consumer was closed or deleted.
 	ErrClosed = errors.New("logs: closed")
+	// ErrUndeliverable, wrapped by a DeliverFunc's error, says the
+	// delivery can never succeed (too large, say): the record is
+	// dead-lettered at once instead of retried.
+	ErrUndeliverable = errors.New("logs: undeliverable")
 )

@@ -62,7 +62,8 @@ func (s *consumerState) waitPusher() {
 // record that reached no subscriber is handed back (not counted as a
 // delivery, due again at once); a record the broker refused (Deliver
 // returned an error) counts as a delivery and is dead-lettered once out of
-// deliveries. Either way the pusher backs off, from minPushBackoff
+// deliveries (at once if it can never be delivered: ErrUndeliverable).
+// Otherwise the pusher backs off, from minPushBackoff
 // doubling to maxPushBackoff: the broker has no interest notification, so
 // a consumer nobody listens to polls about once a second and spends no CPU
 // otherwise.
@@ -101,6 +102,10 @@ func (s *consumerState) push() {
 			rest = rest[1:]
 		}
 		s.handBack(rest)
+		if errors.Is(derr, ErrUndeliverable) {
+			backoff = 0 // dead-lettered: nothing to wait for before the rest
+			continue
+		}
 		backoff = min(max(2*backoff, minPushBackoff), maxPushBackoff)
 		if !s.sleep(backoff) {
 			return
@@ -143,17 +148,19 @@ func (s *consumerState) send(ds []Delivery) (int, error) {
 
 // refused handles a delivery the broker refused: it counted, so a pending
 // record out of deliveries (and any record under AckNone, which has one
-// delivery) is dead-lettered with the error as the reason; any other is
-// due again at once.
+// delivery, or one the broker can never take: ErrUndeliverable) is
+// dead-lettered with the error as the reason; any other is due again at
+// once.
 func (s *consumerState) refused(d Delivery, cause error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
-	dead := s.cfg.Ack == AckNone
+	never := errors.Is(cause, ErrUndeliverable)
+	dead := s.cfg.Ack == AckNone || never
 	if p, ok := s.pending[d.Record.Seq]; ok && p.deliveries == d.Deliveries {
-		if s.cfg.MaxDeliveries > 0 && p.deliveries >= s.cfg.MaxDeliveries {
+		if never || s.cfg.MaxDeliveries > 0 && p.deliveries >= s.cfg.MaxDeliveries {
 			delete(s.pending, d.Record.Seq)
 			dead = true
 		} else {

@@ -218,6 +218,28 @@ func TestPushRedeliversAfterAckWait(t *testing.T) {
 	}
 }
 
+// TestPushAtCapResumesAfterDeadLetters fills MaxAckPending with records
+// that then run out of deliveries: dead-lettering them frees the room, and
+// the pusher, asleep at the cap, must wake for the next record.
+func TestPushAtCapResumesAfterDeadLetters(t *testing.T) {
+	p := newPushEnv(t, "")
+	p.create("jobs", "jobs.*")
+	p.consumer(logs.ConsumerConfig{Log: "jobs", Name: "w", DeliverSubject: "d.w", MaxAckPending: 2,
+		MaxDeliveries: 1, AckWait: time.Second})
+	p.appendN("jobs.x", 1, 2)
+	p.waitN(2)
+	p.clk.Advance(2 * time.Second) // both dead-lettered: the cap has room again
+	p.appendN("jobs.x", 3, 1)
+	p.waitFor("the record after the dead letters", func(out []published, _ int) bool {
+		for _, pub := range out {
+			if pub.Subject == "d.w" && pub.Headers[logs.HeaderSeq] == "3" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // TestPushToNobody checks that a push nobody receives is not counted, that
 // the pusher sleeps rather than spins, and that it delivers once someone
 // listens.

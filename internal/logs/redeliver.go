@@ -83,7 +83,7 @@ func (s *consumerState) expire() {
 			dead = append(dead, deadRecord{rec: rec, deliveries: p.deliveries})
 		}
 	}
-	if due {
+	if due || len(dead) > 0 { // dead letters free room under MaxAckPending too
 		s.wakeLocked()
 	}
 	s.scheduleLocked(now)

@@ -13,7 +13,7 @@ type Set struct {
 	appendBytes    prometheus.Histogram
 }
 
-// latencyBuckets span 25µs to about 6.5s, each 2.5 times the one before.
+// latencyBuckets span 25µs to about 9.3s, each 2.5 times the one before.
 var latencyBuckets = prometheus.ExponentialBuckets(25e-6, 2.5, 15)
 
 // New returns a Set whose series are named ferry_*.
@@ -26,12 +26,12 @@ func New() *Set {
 		}),
 		appendLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ferry_log_append_seconds",
-			Help:    "Time to store one record in a log under its sync policy.",
+			Help:    "Time to store one captured message in the logs capturing it, under their sync policies (duplicates included).",
 			Buckets: latencyBuckets,
 		}),
 		appendBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ferry_log_append_bytes",
-			Help:    "Payload size of records stored in logs.",
+			Help:    "Payload size of the messages stored in logs.",
 			Buckets: prometheus.ExponentialBuckets(64, 4, 10), // 64 B to 16 MiB
 		}),
 	}

@@ -96,8 +96,14 @@ func FuzzHeaders(f *testing.F) {
 		if (err == nil) != (ValidateHeaders(b) == nil) {
 			t.Fatalf("ParseHeaders and ValidateHeaders disagree on %q: %v", b, err)
 		}
+		HasHeader(b, "a", "1") // must not panic on anything
 		if err != nil {
 			return
+		}
+		for _, h := range hs {
+			if !HasHeader(b, h.Key, h.Value) {
+				t.Fatalf("HasHeader misses %q: %q in %q", h.Key, h.Value, b)
+			}
 		}
 		hs2, err := ParseHeaders(AppendHeaders(nil, hs))
 		if err != nil || !reflect.DeepEqual(hs, hs2) {

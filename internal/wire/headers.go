@@ -50,6 +50,24 @@ func ParseHeaders(b []byte) ([]HeaderField, error) {
 	return hs, nil
 }
 
+// HasHeader reports whether the header block b has a field key: value,
+// without allocating. A malformed block has none.
+func HasHeader(b []byte, key, value string) bool {
+	if len(b) == 0 {
+		return false
+	}
+	d := decoder{b: b}
+	n := d.uvarint("header count")
+	for i := uint64(0); d.err == nil && i < n; i++ {
+		k := d.bytes("header key")
+		v := d.bytes("header value")
+		if d.err == nil && string(k) == key && string(v) == value {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidateHeaders checks that b is a well-formed header block without
 // allocating.
 func ValidateHeaders(b []byte) error {

@@ -191,3 +191,29 @@ func TestDecodePubNoAlloc(t *testing.T) {
 		t.Fatalf("decode PUB + encode MSG allocates %.0f times", allocs)
 	}
 }
+
+func TestHasHeader(t *testing.T) {
+	block := AppendHeaders(nil, []HeaderField{{Key: "Ferry-Status", Value: "declined"}, {Key: "K", Value: "v"}})
+	tests := []struct {
+		name       string
+		b          []byte
+		key, value string
+		want       bool
+	}{
+		{"first field", block, "Ferry-Status", "declined", true},
+		{"second field", block, "K", "v", true},
+		{"other value", block, "Ferry-Status", "ack", false},
+		{"absent", block, "X", "v", false},
+		{"empty block", nil, "K", "v", false},
+		{"truncated", block[:len(block)-1], "K", "v", false},
+		{"garbage", []byte{0xff, 0xff, 0xff}, "K", "v", false},
+	}
+	for _, tt := range tests {
+		if got := HasHeader(tt.b, tt.key, tt.value); got != tt.want {
+			t.Errorf("%s: HasHeader = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { HasHeader(block, "K", "v") }); n != 0 {
+		t.Errorf("HasHeader allocates %v times", n)
+	}
+}

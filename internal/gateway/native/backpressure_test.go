@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
+	"github.com/ferrymq/ferry/internal/stream"
 	"github.com/ferrymq/ferry/internal/wire"
 )
 
@@ -517,5 +518,20 @@ func TestShutdownWritesWaitingMessages(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDropReason(t *testing.T) {
+	for _, tt := range []struct {
+		p    stream.Policy
+		want string
+	}{
+		{stream.DropNewest, "drop-newest"},
+		{stream.DropOldest, "drop-oldest"},
+		{stream.LatestPerKey, "latest-per-key"},
+	} {
+		if got := dropReasonNames[dropReason(tt.p)]; got != tt.want {
+			t.Errorf("policy %d drops as %q, want %q", tt.p, got, tt.want)
+		}
 	}
 }

@@ -34,6 +34,7 @@ func rotate(r *requestTimes, reply []byte) {
 }
 
 func TestRequestTimes(t *testing.T) {
+	declined := wire.AppendHeaders(nil, []wire.HeaderField{{Key: broker.StatusHeader, Value: broker.StatusDeclined}})
 	tests := []struct {
 		name string
 		run  func(r *requestTimes)
@@ -65,7 +66,11 @@ func TestRequestTimes(t *testing.T) {
 		}, 1},
 		{"a decline is not an answer", func(r *requestTimes) {
 			r.start([]byte("_INBOX.a.1"))
-			r.reply([]byte("_INBOX.a.1"), wire.AppendHeaders(nil, []wire.HeaderField{{Key: broker.StatusHeader, Value: broker.StatusDeclined}}))
+			r.reply([]byte("_INBOX.a.1"), declined)
+		}, 0},
+		{"the answer after a decline", func(r *requestTimes) {
+			r.start([]byte("_INBOX.a.1"))
+			r.reply([]byte("_INBOX.a.1"), declined)
 			r.reply([]byte("_INBOX.a.1"), wire.AppendHeaders(nil, []wire.HeaderField{{Key: "Other", Value: "x"}}))
 		}, 1},
 		{"forgotten in a shard that did not rotate", func(r *requestTimes) {

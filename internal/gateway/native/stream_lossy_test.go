@@ -116,6 +116,11 @@ func TestLossyStreamReceiverNeverBlocksTheOpener(t *testing.T) {
 			if g.Dropped() == 0 {
 				t.Fatal("nothing dropped: the receiver's socket never filled")
 			}
+			// Drops count under the policy, or max-pending when the
+			// connection had no room at all; under no other reason.
+			if by := g.DroppedBy(); by[tt.name]+by["max-pending"] != g.Dropped() {
+				t.Fatalf("drops by reason %v, want all under %s or max-pending", by, tt.name)
+			}
 			phone.write((&wire.StreamClose{Stream: 1}).Append(nil))
 
 			in := readFrames(slow)

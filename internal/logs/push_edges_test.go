@@ -2,6 +2,7 @@ package logs_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -115,6 +116,33 @@ func TestPushRefusedDeliveryDeadLetters(t *testing.T) {
 	}
 	if in := c.Info(); in.Pending != 1 || ok.Load() != 1 {
 		t.Fatalf("info %+v, %d delivered", in, ok.Load())
+	}
+}
+
+// TestPushUndeliverableDeadLettersAtOnce checks that a delivery the broker
+// can never take is dead-lettered on its first refusal, even with
+// unlimited deliveries, and the records behind it go out.
+func TestPushUndeliverableDeadLettersAtOnce(t *testing.T) {
+	e := newEnv(t, "")
+	var ok atomic.Int64
+	e.m.SetDeliver(func(subj string, hdr, payload []byte) (int, error) {
+		if string(payload) == "p1" {
+			return 0, fmt.Errorf("%w: headers too large", logs.ErrUndeliverable)
+		}
+		ok.Add(1)
+		return 1, nil
+	})
+	e.create(logs.LogConfig{Name: "jobs", Subjects: []string{"jobs.>"}})
+	c := e.consumer(logs.ConsumerConfig{Log: "jobs", Name: "w", DeliverSubject: "d.w", AckWait: time.Hour, DeadLetter: "dead.w"})
+	e.appendN("jobs.x", 2) // payloads p1, p2
+	waitCond(t, "the dead letter and the next record", func() bool { return ok.Load() == 1 && len(e.outbox()) == 1 })
+	dead := e.outbox()[0]
+	if dead.Payload != "p1" || dead.Headers[logs.HeaderDeliveries] != "1" ||
+		!strings.HasPrefix(dead.Headers[logs.HeaderDLQReason], logs.ReasonDeliverFailed) {
+		t.Fatalf("dead letter %+v", dead)
+	}
+	if in := c.Info(); in.Pending != 1 {
+		t.Fatalf("info %+v: only p2 should await its ack", in)
 	}
 }
 
