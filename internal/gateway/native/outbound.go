@@ -210,7 +210,9 @@ func (c *conn) flushLoop() {
 	for range c.kick {
 		c.mu.Lock()
 		buf := c.out
-		c.out, c.spare = c.spare[:0], nil
+		if len(buf) > 0 { // an empty kick must not drop the buffer's capacity
+			c.out, c.spare = c.spare[:0], nil
+		}
 		c.outMsgs = 0
 		c.writing = len(buf)
 		if c.subq != nil || c.streamq != nil {
