@@ -48,3 +48,39 @@ func TestFlushKeepsBuffers(t *testing.T) {
 		t.Errorf("pending = %d, want 0", c.pending)
 	}
 }
+
+func TestKeepSpare(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 32 << 20
+	c := newConn(New(broker.New(broker.Config{}), cfg), nil)
+	tests := []struct {
+		name     string
+		capacity int
+		used     int
+		want     bool
+	}{
+		{"small", 64 << 10, 10, true},
+		{"at maxSpare, barely used", maxSpare, 1, true},
+		{"burst, well used", 24 << 20, 20 << 20, true},
+		{"burst up to twice MaxPending", 64 << 20, 32 << 20, true},
+		{"above twice MaxPending", 64<<20 + 1, 32 << 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.keepSpare(tt.capacity, tt.used); got != tt.want {
+				t.Errorf("keepSpare(%d, %d) = %v, want %v", tt.capacity, tt.used, got, tt.want)
+			}
+		})
+	}
+	// A big buffer that writes keep using little is released after
+	// burstSmallWrites of them.
+	kept := 0
+	for c.keepSpare(24<<20, 1) {
+		if kept++; kept > burstSmallWrites {
+			t.Fatalf("still kept after %d small writes", kept)
+		}
+	}
+	if kept != burstSmallWrites {
+		t.Errorf("released after %d small writes, want %d", kept, burstSmallWrites)
+	}
+}
