@@ -10,8 +10,8 @@ import (
 
 // BenchmarkPubSubWindowed is BenchmarkPubSubLoopback, 1 → 1, with the
 // publisher kept at most about 8 MiB ahead of the subscriber, as a client
-// with flow control would be: a flood (BenchmarkPubSubLoopbackLarge) lets a
-// fast server queue past MaxPending and cut the raw subscriber as slow.
+// with flow control would be: a flood of large messages lets a fast server
+// queue past MaxPending and cut the raw subscriber as slow.
 func BenchmarkPubSubWindowed(b *testing.B) {
 	for _, size := range []int{16, 128, 1 << 10, 64 << 10} {
 		b.Run(fmt.Sprintf("payload=%d", size), func(b *testing.B) {
