@@ -47,12 +47,17 @@ type pendingReq struct {
 	msg       Message // deep copy
 	scope     Scope
 	current   *Endpoint
-	next      []*Endpoint   // remaining candidates in rank order
-	attempts  int           // deliveries made
-	timeout   time.Duration // per attempt; 0: fail over on disconnect only
-	timer     clock.Timer
-	policy    route.Policy
-	why       string // why the next advance happens: declined, disconnected, timed out
+	// holder is current, or the candidate a delivery is being tried on:
+	// whoever has or may be getting the request. endpointGone reads it
+	// without p.mu, so a disconnect never waits on unrelated requests
+	// (whose delivery may be waiting on a subscriber).
+	holder   atomic.Pointer[Endpoint]
+	next     []*Endpoint   // remaining candidates in rank order
+	attempts int           // deliveries made
+	timeout  time.Duration // per attempt; 0: fail over on disconnect only
+	timer    clock.Timer
+	policy   route.Policy
+	why      string // why the next advance happens: declined, disconnected, timed out
 }
 
 // deliverTracked delivers an anycast request to its best candidate with
@@ -155,6 +160,9 @@ func (f *failover) endpointGone(ep *Endpoint) {
 	}
 	f.mu.RUnlock()
 	for _, p := range ps {
+		if p.requester != ep && p.holder.Load() != ep {
+			continue // not ep's request, nor being answered by ep
+		}
 		p.mu.Lock()
 		switch {
 		case p.done:
@@ -195,11 +203,13 @@ func (f *failover) advanceLocked(p *pendingReq) bool {
 	for len(p.next) > 0 && p.attempts < f.b.cfg.MaxAttempts {
 		ep := p.next[0]
 		p.next = p.next[1:]
-		if cur, ok := f.b.Endpoint(ep.id); !ok || cur != ep {
-			continue
-		}
+		// holder first, then the check that ep is still connected: a
+		// disconnect either unregisters ep before the check (which fails)
+		// or finds ep as holder and waits for p.mu.
+		p.holder.Store(ep)
 		s := scopedSub(ep, p.scope, p.msg.Subject)
-		if s == nil || !f.b.deliver(s, &p.msg) {
+		if cur, ok := f.b.Endpoint(ep.id); !ok || cur != ep || s == nil || !f.b.deliver(s, &p.msg) {
+			p.holder.Store(p.current)
 			continue
 		}
 		if p.current != nil {
