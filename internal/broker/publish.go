@@ -187,10 +187,10 @@ func (b *Broker) deliverGroup(sender *Endpoint, qg *queueGroup, m *Message, se *
 	defer putScratch(sc)
 	for _, s := range members {
 		if se.admits(s.ep) {
-			sc.add(s.ep, s, qg.policy)
+			sc.addLazy(s.ep, s, qg.policy)
 		}
 	}
-	d := route.Decision{Policy: qg.policy, Origin: origin(sender, nil), Key: m.Subject, Turn: qg.next.Add(1) - 1}
+	d := route.Decision{Policy: qg.policy, Origin: origin(sender, nil), Key: m.Subject, Turn: qg.next.Add(1) - 1, Loads: sc.loads(qg.policy)}
 	_, ok := b.deliverBest(sc, d, m)
 	return ok
 }

@@ -73,7 +73,7 @@ func (b *Broker) anycast(sender *Endpoint, m *Message, t *Target, se *selEntry, 
 	if len(key) == 0 {
 		key = m.Subject
 	}
-	d := route.Decision{Policy: t.Policy, Origin: origin(sender, t), Key: key, Turn: turn}
+	d := route.Decision{Policy: t.Policy, Origin: origin(sender, t), Key: key, Turn: turn, Loads: sc.loads(t.Policy)}
 	rec.origin = d.Origin
 	i, ok := -1, false
 	if len(m.Reply) > 0 && len(sc.cands) > 1 && b.cfg.MaxAttempts > 1 {
@@ -112,7 +112,7 @@ func (b *Broker) collect(sc *scratch, t *Target, se *selEntry, subj []byte, d *d
 			continue
 		}
 		if s := scopedSub(ep, scope, subj); s != nil {
-			sc.add(ep, s, t.Policy)
+			sc.addLazy(ep, s, t.Policy)
 		}
 	}
 	return turn.Add(1) - 1
@@ -181,9 +181,21 @@ func putScratch(sc *scratch) {
 
 // add appends a candidate; load is read only for policies that rank on it.
 func (sc *scratch) add(ep *Endpoint, s *Subscription, p route.Policy) {
+	sc.push(ep, s, p == route.Nearest || p == route.LeastLoaded)
+}
+
+// addLazy is add for a send whose Decision has Loads: sc.loads(p). For
+// Nearest it leaves the load unread, as route.Best needs only the loads of
+// the candidates that tie with the nearest (reading one may take the
+// subscriber connection's lock).
+func (sc *scratch) addLazy(ep *Endpoint, s *Subscription, p route.Policy) {
+	sc.push(ep, s, p == route.LeastLoaded)
+}
+
+func (sc *scratch) push(ep *Endpoint, s *Subscription, load bool) {
 	m := ep.meta.Load()
 	c := route.Candidate{ID: ep.id, Region: m.Region, HasLocation: m.HasLocation, Lat: m.Lat, Lon: m.Lon, XYZ: m.XYZ}
-	if p == route.Nearest || p == route.LeastLoaded {
+	if load {
 		c.PendingMsgs, c.PendingBytes = ep.sink.Pending()
 	}
 	sc.cands = append(sc.cands, c)
@@ -191,18 +203,19 @@ func (sc *scratch) add(ep *Endpoint, s *Subscription, p route.Policy) {
 	sc.eps = append(sc.eps, ep)
 }
 
+// loads is the Decision.Loads for candidates added with addLazy.
+func (sc *scratch) loads(p route.Policy) route.Loads {
+	if p == route.Nearest {
+		return sc
+	}
+	return nil
+}
+
+// Load reads candidate i's load, for route.Loads.
+func (sc *scratch) Load(i int) (msgs, bytes int) { return sc.eps[i].sink.Pending() }
+
 // ranked returns candidate indexes in d's rank order.
 func (sc *scratch) ranked(d route.Decision) []int {
-	cs := make([]route.Candidate, len(sc.cands))
-	copy(cs, sc.cands)
-	idx := make(map[string]int, len(cs))
-	for i, c := range cs {
-		idx[c.ID] = i
-	}
-	route.Rank(cs, d)
-	sc.order = sc.order[:0]
-	for _, c := range cs {
-		sc.order = append(sc.order, idx[c.ID])
-	}
+	sc.order = route.Order(sc.cands, d, sc.order)
 	return sc.order
 }

@@ -24,6 +24,9 @@ type Candidate struct {
 	// Set by Rank for explanations.
 	DistanceKm  float64 // great-circle distance from the origin; NaN when unknown
 	RegionMatch bool    // same region as the sender
+
+	loaded bool    // PendingMsgs and PendingBytes came from Decision.Loads
+	chord  float64 // Best: chord length from the origin (unit sphere), -1 when unset
 }
 
 // Origin is where a send comes from, for Nearest.
@@ -41,6 +44,7 @@ type Decision struct {
 	Key    []byte     // Hash key
 	Turn   uint64     // RoundRobin position: the caller's counter, advanced per send
 	Rand   *rand.Rand // Random source; nil uses the global source
+	Loads  Loads      // reads loads on demand; nil: the candidates carry them
 }
 
 // hashSeed is fixed so Hash is stable across the life of the process
@@ -50,8 +54,35 @@ var hashSeed = maphash.MakeSeed()
 // Rank orders cs in place by d's policy: cs[0] is the chosen receiver (the
 // one Best picks, except for Random) and the rest are the failover order.
 // It fills DistanceKm and RegionMatch. As for Best, cs must be in a stable
-// order between sends for RoundRobin.
+// order between sends for RoundRobin. With d.Loads set, every load is read
+// first, and Load's index is the position in cs before sorting.
 func Rank(cs []Candidate, d Decision) {
+	fillAll(cs, d)
+	if f := compareFunc(d); f != nil {
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return f(&a, &b) })
+		return
+	}
+	reorder(cs, d)
+}
+
+// Order is Rank without moving the candidates: it fills cs's DistanceKm,
+// RegionMatch and loads and returns, appended to order[:0], the indexes of
+// cs in the order Rank would put them.
+func Order(cs []Candidate, d Decision, order []int) []int {
+	fillAll(cs, d)
+	order = order[:0]
+	for i := range cs {
+		order = append(order, i)
+	}
+	if f := compareFunc(d); f != nil {
+		slices.SortStableFunc(order, func(i, j int) int { return f(&cs[i], &cs[j]) })
+		return order
+	}
+	reorder(order, d)
+	return order
+}
+
+func fillAll(cs []Candidate, d Decision) {
 	for i := range cs {
 		c := &cs[i]
 		c.RegionMatch = d.Origin.Region != "" && c.Region == d.Origin.Region
@@ -59,30 +90,46 @@ func Rank(cs []Candidate, d Decision) {
 		if d.Origin.HasLocation && c.HasLocation {
 			c.DistanceKm = distance(&d.Origin, c)
 		}
+		load(cs, i, d.Loads)
 	}
+}
+
+// compareFunc is the rank order of the sorting policies, nil for the
+// others (RoundRobin, Random).
+func compareFunc(d Decision) func(a, b *Candidate) int {
 	switch d.Policy {
 	case Nearest:
-		slices.SortStableFunc(cs, func(a, b Candidate) int { return compareNearest(&a, &b) })
+		return compareNearest
 	case LeastLoaded:
-		slices.SortStableFunc(cs, func(a, b Candidate) int {
-			return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID))
-		})
-	case Random:
-		shuffle(cs, d.Rand)
+		return compareLoad
 	case Hash:
-		slices.SortStableFunc(cs, func(a, b Candidate) int {
+		return func(a, b *Candidate) int {
 			return cmp.Or(cmp.Compare(score(d.Key, b.ID), score(d.Key, a.ID)), cmp.Compare(a.ID, b.ID))
-		})
-	default: // RoundRobin: the caller's stable order, rotated by the turn
-		if n := uint64(len(cs)); n > 1 {
-			rotate(cs, int(d.Turn%n))
 		}
+	}
+	return nil
+}
+
+// reorder shuffles s for Random and otherwise (RoundRobin) rotates it by
+// the turn.
+func reorder[T any](s []T, d Decision) {
+	if d.Policy == Random {
+		shuffle(s, d.Rand)
+		return
+	}
+	if n := uint64(len(s)); n > 1 {
+		rotate(s, int(d.Turn%n))
 	}
 }
 
 // compareNearest puts candidates with a known distance first, nearest
 // first; then same-region candidates; then the less loaded; then by ID.
 func compareNearest(a, b *Candidate) int {
+	return cmp.Or(compareSite(a, b), compareLoad(a, b))
+}
+
+// compareSite is compareNearest's distance and region part.
+func compareSite(a, b *Candidate) int {
 	aKnown, bKnown := !math.IsNaN(a.DistanceKm), !math.IsNaN(b.DistanceKm)
 	if aKnown != bKnown {
 		if aKnown {
@@ -102,6 +149,12 @@ func compareNearest(a, b *Candidate) int {
 		}
 		return 1
 	}
+	return 0
+}
+
+// compareLoad puts the less loaded first: fewer pending bytes, then fewer
+// pending messages, then by ID.
+func compareLoad(a, b *Candidate) int {
 	return cmp.Or(cmp.Compare(a.PendingBytes, b.PendingBytes), cmp.Compare(a.PendingMsgs, b.PendingMsgs), cmp.Compare(a.ID, b.ID))
 }
 
@@ -117,19 +170,19 @@ func score(key []byte, id string) uint64 {
 
 func randIntN(n int) int { return rand.IntN(n) }
 
-func shuffle(cs []Candidate, r *rand.Rand) {
-	swap := func(i, j int) { cs[i], cs[j] = cs[j], cs[i] }
+func shuffle[T any](s []T, r *rand.Rand) {
+	swap := func(i, j int) { s[i], s[j] = s[j], s[i] }
 	if r == nil {
-		rand.Shuffle(len(cs), swap)
+		rand.Shuffle(len(s), swap)
 		return
 	}
-	r.Shuffle(len(cs), swap)
+	r.Shuffle(len(s), swap)
 }
 
-func rotate(cs []Candidate, k int) {
-	slices.Reverse(cs[:k])
-	slices.Reverse(cs[k:])
-	slices.Reverse(cs)
+func rotate[T any](s []T, k int) {
+	slices.Reverse(s[:k])
+	slices.Reverse(s[k:])
+	slices.Reverse(s)
 }
 
 // UnitVector returns the point at lat, lon (degrees) as a unit vector from
@@ -142,11 +195,24 @@ func UnitVector(lat, lon float64) [3]float64 {
 // distance is the great-circle distance from o to c, from unit vectors when
 // both have them.
 func distance(o *Origin, c *Candidate) float64 {
-	if o.XYZ == [3]float64{} || c.XYZ == [3]float64{} {
+	if !hasXYZ(o, c) {
 		return DistanceKm(o.Lat, o.Lon, c.Lat, c.Lon)
 	}
+	return chordKm(chord(o, c))
+}
+
+func hasXYZ(o *Origin, c *Candidate) bool {
+	return o.XYZ != [3]float64{} && c.XYZ != [3]float64{}
+}
+
+// chord is the straight-line distance from o to c on the unit sphere.
+func chord(o *Origin, c *Candidate) float64 {
 	dx, dy, dz := o.XYZ[0]-c.XYZ[0], o.XYZ[1]-c.XYZ[1], o.XYZ[2]-c.XYZ[2]
-	chord := math.Sqrt(dx*dx + dy*dy + dz*dz)
+	return math.Sqrt(dx*dx + dy*dy + dz*dz)
+}
+
+// chordKm is the great-circle distance for a chord length.
+func chordKm(chord float64) float64 {
 	return 2 * earthRadiusKm * math.Asin(math.Min(1, chord/2))
 }
 
