@@ -137,26 +137,47 @@ func TestBestLazyMatchesEager(t *testing.T) {
 	}
 }
 
-func TestOrderMatchesRank(t *testing.T) {
+// rankEager is Rank as it was before Order: the candidates themselves
+// sorted, shuffled or rotated.
+func rankEager(cs []Candidate, d Decision) {
+	fillAll(cs, d)
+	switch d.Policy {
+	case Nearest:
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return compareNearest(&a, &b) })
+	case LeastLoaded:
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return compareLoad(&a, &b) })
+	case Hash:
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return compareHash(d.Key, &a, &b) })
+	default:
+		reorder(cs, d)
+	}
+}
+
+func sameCandidate(a, b Candidate) bool {
+	return a.ID == b.ID && a.Lat == b.Lat && a.PendingBytes == b.PendingBytes && a.PendingMsgs == b.PendingMsgs &&
+		a.RegionMatch == b.RegionMatch && (a.DistanceKm == b.DistanceKm || math.IsNaN(a.DistanceKm) && math.IsNaN(b.DistanceKm))
+}
+
+func TestRankAndOrderMatchEager(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	var order []int
 	for range 2000 {
 		n := 1 + r.IntN(9)
 		cs, l := randomCandidates(r, n)
 		for p := range maxPolicy + 1 {
-			seed := r.Uint64()
-			d := Decision{Policy: p, Origin: paris, Key: []byte("k"), Turn: r.Uint64(), Loads: l}
+			seed, turn := r.Uint64(), r.Uint64()
+			decision := func() Decision {
+				return Decision{Policy: p, Origin: paris, Key: []byte("k"), Turn: turn, Loads: l, Rand: rand.New(rand.NewPCG(seed, 1))}
+			}
+			want := slices.Clone(cs)
+			rankEager(want, decision())
 			ranked := slices.Clone(cs)
-			d.Rand = rand.New(rand.NewPCG(seed, 1))
-			Rank(ranked, d)
+			Rank(ranked, decision())
 			ordered := slices.Clone(cs)
-			d.Rand = rand.New(rand.NewPCG(seed, 1))
-			order = Order(ordered, d, order)
+			order = Order(ordered, decision(), order)
 			for k, i := range order {
-				a, b := ordered[i], ranked[k]
-				if a.ID != b.ID || a.Lat != b.Lat || a.PendingBytes != b.PendingBytes || a.PendingMsgs != b.PendingMsgs ||
-					a.RegionMatch != b.RegionMatch || a.DistanceKm != b.DistanceKm && !(math.IsNaN(a.DistanceKm) && math.IsNaN(b.DistanceKm)) {
-					t.Fatalf("%v: Order[%d] = %+v, Rank[%d] = %+v", p, k, ordered[i], k, ranked[k])
+				if !sameCandidate(ranked[k], want[k]) || !sameCandidate(ordered[i], want[k]) {
+					t.Fatalf("%v: position %d: Rank %+v, Order %+v, want %+v", p, k, ranked[k], ordered[i], want[k])
 				}
 			}
 		}

@@ -57,12 +57,25 @@ var hashSeed = maphash.MakeSeed()
 // order between sends for RoundRobin. With d.Loads set, every load is read
 // first, and Load's index is the position in cs before sorting.
 func Rank(cs []Candidate, d Decision) {
-	fillAll(cs, d)
-	if f := compareFunc(d); f != nil {
-		slices.SortStableFunc(cs, func(a, b Candidate) int { return f(&a, &b) })
-		return
+	order := Order(cs, d, make([]int, 0, len(cs)))
+	// Permute in place, cycle by cycle: cs[k] takes the candidate at
+	// order[k]; a visited position's order entry becomes -1.
+	for k := range order {
+		if order[k] < 0 {
+			continue
+		}
+		first, j := cs[k], k
+		for {
+			src := order[j]
+			order[j] = -1
+			if src == k {
+				cs[j] = first
+				break
+			}
+			cs[j] = cs[src]
+			j = src
+		}
 	}
-	reorder(cs, d)
 }
 
 // Order is Rank without moving the candidates: it fills cs's DistanceKm,
@@ -103,11 +116,14 @@ func compareFunc(d Decision) func(a, b *Candidate) int {
 	case LeastLoaded:
 		return compareLoad
 	case Hash:
-		return func(a, b *Candidate) int {
-			return cmp.Or(cmp.Compare(score(d.Key, b.ID), score(d.Key, a.ID)), cmp.Compare(a.ID, b.ID))
-		}
+		return func(a, b *Candidate) int { return compareHash(d.Key, a, b) }
 	}
 	return nil
+}
+
+// compareHash puts the higher rendezvous score for key first.
+func compareHash(key []byte, a, b *Candidate) int {
+	return cmp.Or(cmp.Compare(score(key, b.ID), score(key, a.ID)), cmp.Compare(a.ID, b.ID))
 }
 
 // reorder shuffles s for Random and otherwise (RoundRobin) rotates it by
@@ -125,7 +141,10 @@ func reorder[T any](s []T, d Decision) {
 // compareNearest puts candidates with a known distance first, nearest
 // first; then same-region candidates; then the less loaded; then by ID.
 func compareNearest(a, b *Candidate) int {
-	return cmp.Or(compareSite(a, b), compareLoad(a, b))
+	if c := compareSite(a, b); c != 0 {
+		return c
+	}
+	return compareLoad(a, b)
 }
 
 // compareSite is compareNearest's distance and region part.
