@@ -209,6 +209,33 @@ func (c *conn) drain(code wire.Code, msg string) {
 
 // flushLoop writes the outbound buffer whenever it is kicked, coalescing
 // every frame queued since the last write into one syscall.
+// maxWriteChunk bounds one socket write. A big buffer is written in
+// chunks, and each chunk leaves pending once written: a subscriber reading
+// a large burst at full speed is not counted as holding the whole burst
+// against MaxPending until the last byte is out, and the write timeout
+// means no progress for that long, not a slow whole burst.
+const maxWriteChunk = 4 << 20
+
+// writeChunks writes buf in chunks of at most maxWriteChunk, taking each
+// from c.pending and c.writing once written.
+func (c *conn) writeChunks(buf []byte) error {
+	for len(buf) > 0 {
+		n := min(len(buf), maxWriteChunk)
+		c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
+		if _, err := c.nc.Write(buf[:n]); err != nil {
+			return err
+		}
+		buf = buf[n:]
+		if len(buf) > 0 { // the last chunk is accounted for with the rest
+			c.mu.Lock()
+			c.pending -= n
+			c.writing -= n
+			c.mu.Unlock()
+		}
+	}
+	return nil
+}
+
 func (c *conn) flushLoop() {
 	defer close(c.flushDone)
 	for range c.kick {
@@ -225,10 +252,9 @@ func (c *conn) flushLoop() {
 		closed, draining := c.closed, c.draining
 		c.mu.Unlock()
 		if len(buf) > 0 && (!closed || draining) {
-			c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
-			_, err := c.nc.Write(buf)
+			err := c.writeChunks(buf)
 			c.mu.Lock()
-			c.pending -= len(buf)
+			c.pending -= c.writing // the last chunk, or all an error left unwritten
 			c.writing = 0
 			if c.keepSpare(cap(buf), len(buf)) {
 				c.spare = buf[:0]

@@ -3,7 +3,9 @@ package native
 import (
 	"io"
 	"net"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/ferrymq/ferry/internal/broker"
 )
@@ -82,5 +84,52 @@ func TestKeepSpare(t *testing.T) {
 	}
 	if kept != burstSmallWrites {
 		t.Errorf("released after %d small writes, want %d", kept, burstSmallWrites)
+	}
+}
+
+// TestWriteLeavesPendingByChunk: a buffer bigger than maxWriteChunk is
+// written in chunks, and each written chunk leaves pending at once, so a
+// reader taking a large burst is not counted as holding all of it until
+// the last byte is out.
+func TestWriteLeavesPendingByChunk(t *testing.T) {
+	server, client := net.Pipe()
+	t.Cleanup(func() { server.Close(); client.Close() })
+	cfg := testConfig()
+	cfg.MaxPending = 64 << 20
+	c := newConn(New(broker.New(broker.Config{}), cfg), server)
+	go c.flushLoop()
+	const size = 2*maxWriteChunk + 1000
+	m := &broker.Message{Subject: []byte("s"), Payload: make([]byte, size)}
+	if !c.Deliver(1, m) { // queues the frame and kicks the flusher
+		t.Fatal("not delivered")
+	}
+	pending := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.pending
+	}
+	start := pending()
+	if start < size {
+		t.Fatalf("pending %d before the write, want at least %d", start, size)
+	}
+	// net.Pipe is unbuffered: each Write returns once read. Read the first
+	// chunk whole; pending must drop by it while the rest is unread.
+	if _, err := io.ReadFull(client, make([]byte, maxWriteChunk)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pending() != start-maxWriteChunk {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending %d after one chunk was read, want %d", pending(), start-maxWriteChunk)
+		}
+		runtime.Gosched()
+	}
+	if _, err := io.CopyN(io.Discard, client, int64(start-maxWriteChunk)); err != nil {
+		t.Fatal(err)
+	}
+	close(c.kick)
+	<-c.flushDone
+	if p := pending(); p != 0 {
+		t.Fatalf("pending %d after the whole burst was read, want 0", p)
 	}
 }
