@@ -250,7 +250,8 @@ type LogRecord struct {
 	conn *Conn
 }
 
-type fetchJSON struct {
+// consumerSettingsJSON are the consumer fields of LOG fetch and consume.
+type consumerSettingsJSON struct {
 	Log           string `json:"log"`
 	Consumer      string `json:"consumer"`
 	Start         string `json:"start,omitempty"`
@@ -259,8 +260,18 @@ type fetchJSON struct {
 	MaxDeliveries int    `json:"max_deliveries,omitempty"`
 	DeadLetter    string `json:"dead_letter,omitempty"`
 	MaxAckPending int    `json:"max_ack_pending,omitempty"`
-	Max           int    `json:"max,omitempty"`
-	WaitMs        int64  `json:"wait_ms,omitempty"`
+}
+
+func (cc *ConsumerConfig) settingsJSON() consumerSettingsJSON {
+	return consumerSettingsJSON{Log: cc.Log, Consumer: cc.Name, Start: cc.Start, Ack: cc.Ack,
+		AckWaitMs: durationMs(cc.AckWait), MaxDeliveries: cc.MaxDeliveries, DeadLetter: cc.DeadLetter,
+		MaxAckPending: cc.MaxAckPending}
+}
+
+type fetchJSON struct {
+	consumerSettingsJSON
+	Max    int   `json:"max,omitempty"`
+	WaitMs int64 `json:"wait_ms,omitempty"`
 }
 
 type fetchAnswerJSON struct {
@@ -295,9 +306,7 @@ func (c *Conn) Fetch(ctx context.Context, cc ConsumerConfig, max int, wait time.
 	if cc.DeliverSubject != "" || cc.DeliverGroup != "" {
 		return nil, fmt.Errorf("ferry: fetch from log %q: %w: a deliver subject or group is for Consume", cc.Log, ErrLogInvalid)
 	}
-	req := fetchJSON{Log: cc.Log, Consumer: cc.Name, Start: cc.Start, Ack: cc.Ack,
-		AckWaitMs: durationMs(cc.AckWait), MaxDeliveries: cc.MaxDeliveries, DeadLetter: cc.DeadLetter,
-		MaxAckPending: cc.MaxAckPending, Max: max, WaitMs: durationMs(wait)}
+	req := fetchJSON{consumerSettingsJSON: cc.settingsJSON(), Max: max, WaitMs: durationMs(wait)}
 	var ans fetchAnswerJSON
 	if err := c.logCall(ctx, wire.LogFetch, req, &ans); err != nil {
 		return nil, fmt.Errorf("ferry: fetch from log %q: %w", cc.Log, err)

@@ -76,9 +76,7 @@ func (c *Conn) Consume(ctx context.Context, cc ConsumerConfig, fn func(*LogRecor
 		return nil, fmt.Errorf("ferry: consume log %q: %w", cc.Log, err)
 	}
 	p.sub = sub
-	req := consumeJSON{Log: cc.Log, Consumer: cc.Name, Start: cc.Start, Ack: cc.Ack,
-		AckWaitMs: durationMs(cc.AckWait), MaxDeliveries: cc.MaxDeliveries, DeadLetter: cc.DeadLetter,
-		MaxAckPending: cc.MaxAckPending, DeliverSubject: cc.DeliverSubject, DeliverGroup: cc.DeliverGroup}
+	req := consumeJSON{consumerSettingsJSON: cc.settingsJSON(), DeliverSubject: cc.DeliverSubject, DeliverGroup: cc.DeliverGroup}
 	var ans consumerJSON
 	if err := c.logCall(ctx, wire.LogConsume, req, &ans); err != nil {
 		sub.Unsubscribe()
@@ -89,14 +87,7 @@ func (c *Conn) Consume(ctx context.Context, cc ConsumerConfig, fn func(*LogRecor
 }
 
 type consumeJSON struct {
-	Log            string `json:"log"`
-	Consumer       string `json:"consumer"`
-	Start          string `json:"start,omitempty"`
-	Ack            string `json:"ack,omitempty"`
-	AckWaitMs      int64  `json:"ack_wait_ms,omitempty"`
-	MaxDeliveries  int    `json:"max_deliveries,omitempty"`
-	DeadLetter     string `json:"dead_letter,omitempty"`
-	MaxAckPending  int    `json:"max_ack_pending,omitempty"`
+	consumerSettingsJSON
 	DeliverSubject string `json:"deliver_subject"`
 	DeliverGroup   string `json:"deliver_group,omitempty"`
 }
