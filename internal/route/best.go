@@ -122,6 +122,16 @@ func siteNearest(a, b *Candidate) int {
 // Loads reads candidates' loads on demand. With Decision.Loads set, the
 // caller leaves PendingMsgs and PendingBytes unset and Best, Order and Rank
 // fill cs[i]'s from Load(i), once per candidate, when they need them.
+//
+// A load, once read, is kept in the candidate and never read again by any
+// later call on it: a Best and the Order or Rank that follows for the same
+// send share the loads read (so the failover order ranks on the values Best
+// saw, and reads each load at most once per send). Hence candidates passed
+// with Decision.Loads must be built afresh for each send, as new Candidate
+// values (the broker's scratch appends new ones); a candidate kept from an
+// earlier send would bring that send's loads. (Resetting the flag in fill,
+// the other way out, would make the Order after a Best read every load
+// again, possibly getting values other than those Best chose on.)
 type Loads interface {
 	Load(i int) (msgs, bytes int)
 }

@@ -25,7 +25,9 @@ type Candidate struct {
 	DistanceKm  float64 // great-circle distance from the origin; NaN when unknown
 	RegionMatch bool    // same region as the sender
 
-	loaded bool    // PendingMsgs and PendingBytes came from Decision.Loads
+	// loaded: PendingMsgs and PendingBytes came from Decision.Loads; never
+	// cleared, so a candidate serves one send only (see Loads).
+	loaded bool
 	chord  float64 // Best: chord length from the origin (unit sphere), -1 when unset
 }
 
